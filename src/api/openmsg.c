@@ -1,0 +1,352 @@
+/* The merchant API, /cgi-bin/express/delivery/open_msg/ (SPEC §4): bind, query, update, carriers.
+ */
+#include "api/call.h"
+
+#include "api/reply.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "carrier/recognize.h"
+#include "domain/merchant.h"
+#include "domain/quota.h"
+#include "domain/tokens.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OPENMSG_PREFIX "/cgi-bin/express/delivery/open_msg/"
+
+static void follow(struct call *c);
+static void query(struct call *c);
+static void update(struct call *c);
+static void delivery_list(struct call *c);
+
+static const struct endpoint {
+    const char *name;
+    enum family family;
+    void (*run)(struct call *c);
+} endpoints[] = {
+    {"follow_waybill", FAMILY_MESSAGE, follow},
+    {"query_follow_trace", FAMILY_MESSAGE, query},
+    {"update_follow_waybill_goods", FAMILY_MESSAGE, update},
+    {"trace_waybill", FAMILY_QUERY, follow},
+    {"query_trace", FAMILY_QUERY, query},
+    {"update_waybill_goods", FAMILY_QUERY, update},
+    {"get_delivery_list", FAMILY_MESSAGE, delivery_list},
+};
+
+static bool carrier_exists_cb(void *ctx, const char *delivery_id)
+{
+    struct call *c = ctx;
+    struct carrier carrier;
+    return recognize_carrier_get(c->api->store, c->api->cfg.sandbox, delivery_id, &carrier) ==
+               STORE_OK &&
+           carrier.enabled;
+}
+
+static bool waybill_owner_cb(void *ctx, const char *waybill_id, char owner[DELIVERY_ID_SIZE])
+{
+    struct call *c = ctx;
+    struct waybill w;
+    int rc = c->api->store->ops->waybill_get(c->api->store, waybill_id, &w);
+    owner[0] = '\0';
+    if (rc == STORE_OK)
+        memcpy(owner, w.owner, sizeof w.owner);
+    return rc != STORE_ERROR;
+}
+
+/* The openid is a user of the calling app; in sandbox mode an unknown one becomes one. */
+static bool check_user(struct call *c, const char *openid)
+{
+    struct store *s = c->api->store;
+    struct user u;
+    int rc = s->ops->user_get(s, openid, &u);
+    if (rc == STORE_NOT_FOUND && c->api->cfg.sandbox) {
+        struct user fresh = {.created_at = c->now};
+        memcpy(fresh.appid, c->app.appid, sizeof fresh.appid);
+        memcpy(fresh.openid, openid, strlen(openid) + 1);
+        rc = s->ops->user_put(s, &fresh);
+        if (rc == STORE_CONFLICT || rc == STORE_OK)
+            rc = s->ops->user_get(s, openid, &u);
+    }
+    if (rc == STORE_NOT_FOUND) {
+        wb_err_set(&c->err, WB_INVALID_OPENID, "openid is not a user of this mini program");
+        return false;
+    }
+    if (rc) {
+        call_store_failed(c);
+        return false;
+    }
+    if (strcmp(u.appid, c->app.appid) != 0) {
+        wb_err_set(&c->err, WB_INVALID_SHOP_ARGS,
+                   "openid belongs to another mini program than the access_token's");
+        return false;
+    }
+    return true;
+}
+
+static bool take_user_quota(struct call *c, const char *openid)
+{
+    char key[QUOTA_KEY_SIZE];
+    quota_key_user(key, openid, c->family);
+    int64_t limit = c->family == FAMILY_QUERY
+                        ? quota_limit(c->app.user_daily_quota_query, QUOTA_USER_DAILY_QUERY)
+                        : quota_limit(c->app.user_daily_quota, QUOTA_USER_DAILY);
+    int64_t used = 0;
+    int rc = c->api->store->ops->counter_take(c->api->store, key, c->day, limit, &used);
+    if (rc == STORE_LIMIT)
+        wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the user's daily bind quota (%lld) is used up",
+                   (long long)limit);
+    else if (rc)
+        call_store_failed(c);
+    return rc == STORE_OK;
+}
+
+static void phone_hash(struct call *c, const char *digits, char out[HASH_SIZE])
+{
+    out[0] = '\0';
+    if (digits[0])
+        crypto_hmac_hex(out, c->api->cfg.hash_key, digits, strlen(digits));
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static bool new_binding(struct call *c, const struct follow_req *fr, struct binding *b)
+{
+    memset(b, 0, sizeof *b);
+    copy_str(b->appid, sizeof b->appid, c->app.appid);
+    copy_str(b->openid, sizeof b->openid, fr->openid);
+    copy_str(b->waybill_id, sizeof b->waybill_id, fr->waybill_id);
+    b->family = c->family;
+    char token[WAYBILL_TOKEN_LEN + 1];
+    if (!tokens_new_nonce(b->token_nonce))
+        return false;
+    tokens_waybill(token, c->api->cfg.hash_key, b->token_nonce);
+    crypto_sha256_hex(b->token_hash, token);
+    phone_hash(c, fr->receiver_phone, b->receiver_hash);
+    copy_str(b->receiver_tail, sizeof b->receiver_tail, fr->receiver_tail);
+    phone_hash(c, fr->sender_phone, b->sender_hash);
+    copy_str(b->sender_tail, sizeof b->sender_tail, fr->sender_tail);
+    copy_str(b->delivery_id, sizeof b->delivery_id, fr->delivery_id);
+    copy_str(b->trans_id, sizeof b->trans_id, fr->trans_id);
+    copy_str(b->order_detail_path, sizeof b->order_detail_path, fr->order_detail_path);
+    int count = 0;
+    b->goods_json = goods_canonical(fr->goods, &count);
+    return b->goods_json != NULL;
+}
+
+static void follow(struct call *c)
+{
+    struct merchant_lookup lookup = {c, carrier_exists_cb, waybill_owner_cb};
+    struct follow_req fr;
+    if (merchant_follow_parse(c->body, &lookup, &fr, &c->err) || !check_user(c, fr.openid) ||
+        !take_user_quota(c, fr.openid) || goods_check_images(fr.goods, &c->err))
+        return;
+    struct carrier carrier;
+    enum recognize_result known = recognize_waybill(c->api->store, c->api->cfg.sandbox,
+                                                    fr.waybill_id, fr.delivery_id, &carrier);
+    if (known == RECOGNIZE_FAILED) {
+        call_store_failed(c);
+        return;
+    }
+    if (known == RECOGNIZE_UNKNOWN) {
+        wb_err_set(&c->err, WB_WAYBILL_UNKNOWN,
+                   "运单不存在: no registered carrier recognises waybill_id %s", fr.waybill_id);
+        return;
+    }
+    struct bind_op op = {
+        .now = c->now,
+        .max_bindings =
+            c->family == FAMILY_MESSAGE ? quota_limit(c->app.max_bindings, QUOTA_MAX_BINDINGS) : -1,
+        .lifetime = {c->api->cfg.expire_unbound_s, c->api->cfg.expire_stalled_s,
+                     c->api->cfg.expire_final_s},
+    };
+    if (!new_binding(c, &fr, &op.binding)) {
+        binding_release(&op.binding);
+        wb_err_set(&c->err, WB_SYSTEM, "out of memory or randomness");
+        return;
+    }
+    struct binding b;
+    bool created = false;
+    int rc = c->api->store->ops->bind(c->api->store, &op, &b, &created);
+    binding_release(&op.binding);
+    if (rc == STORE_LIMIT) {
+        wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the user's valid bindings (%lld) are at the limit",
+                   (long long)op.max_bindings);
+        return;
+    }
+    if (rc) {
+        call_store_failed(c);
+        return;
+    }
+    char token[WAYBILL_TOKEN_LEN + 1];
+    tokens_waybill(token, c->api->cfg.hash_key, b.token_nonce);
+    binding_release(&b);
+    reply_ok_begin(c->reply);
+    buf_puts(&c->reply->body, ",\"waybill_token\":");
+    buf_json_string(&c->reply->body, token);
+    reply_ok_end(c->reply);
+}
+
+/* token → openid → purged: the checks of every call that carries a waybill_token. */
+static bool load_binding(struct call *c, const struct token_req *tr, struct binding *b)
+{
+    char hash[HASH_SIZE];
+    crypto_sha256_hex(hash, tr->waybill_token);
+    int rc = c->api->store->ops->binding_by_token(c->api->store, hash, b);
+    if (rc == STORE_OK && strcmp(b->appid, c->app.appid) != 0)
+        rc = STORE_NOT_FOUND;
+    if (rc == STORE_NOT_FOUND) {
+        wb_err_set(&c->err, WB_INVALID_WAYBILL_TOKEN,
+                   "waybill_token is unknown or belongs to another mini program");
+        return false;
+    }
+    if (rc) {
+        call_store_failed(c);
+        return false;
+    }
+    if (tr->openid[0] && strcmp(tr->openid, b->openid) != 0) {
+        wb_err_set(&c->err, WB_INVALID_SHOP_ARGS, "openid is not the user of this waybill_token");
+        return false;
+    }
+    if (b->purged_at) {
+        wb_err_set(&c->err, WB_WAYBILL_PURGED, "the binding was purged after its retention");
+        return false;
+    }
+    return true;
+}
+
+static void query(struct call *c)
+{
+    struct token_req tr;
+    struct binding b = {0};
+    if (merchant_token_parse(c->body, false, &tr, &c->err) || !load_binding(c, &tr, &b))
+        goto out;
+    struct waybill w = {0};
+    int rc = c->api->store->ops->waybill_get(c->api->store, b.waybill_id, &w);
+    if (rc == STORE_ERROR) {
+        call_store_failed(c);
+        goto out;
+    }
+    struct carrier carrier;
+    enum recognize_result known = RECOGNIZE_UNKNOWN;
+    if (!b.mismatched)
+        known = recognize_waybill(c->api->store, c->api->cfg.sandbox, b.waybill_id, b.delivery_id,
+                                  &carrier);
+    if (known == RECOGNIZE_FAILED) {
+        call_store_failed(c);
+        goto out;
+    }
+    struct buf *body = &c->reply->body;
+    reply_ok_begin(c->reply);
+    buf_printf(body,
+               ",\"waybill_info\":{\"status\":%d,\"waybill_id\":", b.mismatched ? 0 : w.status);
+    buf_json_string(body, b.waybill_id);
+    buf_puts(body, "},\"shop_info\":{\"goods_info\":{\"detail_list\":");
+    buf_puts(body, b.goods_json);
+    buf_puts(body, "}}");
+    if (known == RECOGNIZE_KNOWN && carrier.delivery_id[0]) {
+        buf_puts(body, ",\"delivery_info\":{\"delivery_id\":");
+        buf_json_string(body, carrier.delivery_id);
+        buf_puts(body, ",\"delivery_name\":");
+        buf_json_string(body, carrier.delivery_name);
+        buf_puts(body, "}");
+    }
+    buf_puts(body, ",\"path_item_num\":0,\"path_item_list\":[]");
+    reply_ok_end(c->reply);
+out:
+    binding_release(&b);
+}
+
+static void update(struct call *c)
+{
+    struct token_req tr;
+    struct binding b = {0};
+    char *goods = NULL;
+    if (merchant_token_parse(c->body, true, &tr, &c->err) || !load_binding(c, &tr, &b) ||
+        goods_check_fields(tr.goods_info, &c->err))
+        goto out;
+    const json_t *list = json_object_get(tr.goods_info, "detail_list");
+    if (goods_check_images(list, &c->err))
+        goto out;
+    int count = 0;
+    if (!(goods = goods_canonical(list, &count))) {
+        wb_err_set(&c->err, WB_SYSTEM, "out of memory");
+        goto out;
+    }
+    int64_t max = quota_limit(c->app.max_updates, c->api->cfg.max_updates);
+    int rc = c->api->store->ops->binding_update_goods(c->api->store, b.id, goods, max);
+    if (rc == STORE_LIMIT)
+        wb_err_set(&c->err, WB_MAX_MODIFY, "达到修改次数上限 (%lld updates per binding)",
+                   (long long)max);
+    else if (rc)
+        call_store_failed(c);
+    else {
+        reply_ok_begin(c->reply);
+        reply_ok_end(c->reply);
+    }
+out:
+    free(goods);
+    binding_release(&b);
+}
+
+struct list_state {
+    struct buf *body;
+    int count;
+};
+
+static void list_one(struct list_state *ls, const char *id, const char *name)
+{
+    buf_puts(ls->body, ls->count++ ? ",{\"delivery_id\":" : "{\"delivery_id\":");
+    buf_json_string(ls->body, id);
+    buf_puts(ls->body, ",\"delivery_name\":");
+    buf_json_string(ls->body, name);
+    buf_puts(ls->body, "}");
+}
+
+static int list_cb(void *ctx, const struct carrier *carrier)
+{
+    if (carrier->enabled)
+        list_one(ctx, carrier->delivery_id, carrier->delivery_name);
+    return 0;
+}
+
+static void delivery_list(struct call *c)
+{
+    reply_ok_begin(c->reply);
+    struct list_state ls = {&c->reply->body, 0};
+    buf_puts(ls.body, ",\"delivery_list\":[");
+    if (c->api->store->ops->carrier_list(c->api->store, list_cb, &ls)) {
+        call_store_failed(c);
+        return;
+    }
+    if (c->api->cfg.sandbox)
+        list_one(&ls, SANDBOX_CARRIER_ID, SANDBOX_CARRIER_NAME);
+    buf_printf(ls.body, "],\"count\":%d", ls.count);
+    reply_ok_end(c->reply);
+}
+
+void openmsg_handle(void *ctx, const struct http_request *req, struct http_reply *reply)
+{
+    struct call c = {.api = ctx, .req = req, .reply = reply};
+    const struct endpoint *ep = NULL;
+    const char *name = req->path + strlen(OPENMSG_PREFIX);
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++)
+        if (strcmp(name, endpoints[i].name) == 0)
+            ep = &endpoints[i];
+    reply->endpoint = ep ? ep->name : "unknown";
+    if (!ep)
+        wb_err_set(&c.err, WB_INVALID_URL, "no such API: %s", req->path);
+    else if (strcmp(req->method, "POST") != 0)
+        wb_err_set(&c.err, WB_REQUIRE_POST, "%s takes POST with a JSON body", ep->name);
+    else {
+        c.family = ep->family;
+        if (call_begin(&c, ep->run == delivery_list))
+            ep->run(&c);
+    }
+    call_end(&c);
+}

@@ -1,0 +1,70 @@
+/* Randomness from OpenSSL's CSPRNG, and the hex and base64url encoders. */
+#include "base/rand.h"
+
+#include <openssl/rand.h>
+
+bool rand_bytes(void *out, size_t n)
+{
+    return RAND_bytes(out, (int)n) == 1;
+}
+
+uint32_t rand_u32(void)
+{
+    uint32_t v = 0;
+    if (!rand_bytes(&v, sizeof v))
+        v = (uint32_t)(uintptr_t)&v;
+    return v;
+}
+
+void hex_encode(char *out, const unsigned char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+size_t base64url_len(size_t n)
+{
+    return (n * 4 + 2) / 3;
+}
+
+void base64url_encode(char *out, const unsigned char *in, size_t n)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | in[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[o++] = alphabet[(acc >> bits) & 63];
+        }
+    }
+    if (bits > 0)
+        out[o++] = alphabet[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+}
+
+bool rand_hex(char *out, size_t n)
+{
+    unsigned char raw[128];
+    if (n > sizeof raw || !rand_bytes(raw, n))
+        return false;
+    hex_encode(out, raw, n);
+    return true;
+}
+
+bool rand_base64url(char *out, size_t n)
+{
+    unsigned char raw[128];
+    if (n > sizeof raw || !rand_bytes(raw, n))
+        return false;
+    base64url_encode(out, raw, n);
+    return true;
+}

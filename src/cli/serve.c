@@ -1,0 +1,237 @@
+/* `waybilld serve`: options, the data dir, the sandbox's demo app, the HTTP server, and a
+ * graceful stop on SIGTERM/SIGINT. */
+#include "admin/admin.h"
+#include "api/api.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/setup.h"
+#include "domain/quota.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct serve_options {
+    const char *listen;
+    const char *data;
+    const char *db;
+    bool sandbox;
+    const char *public_url;
+    const char *admin_key;
+    const char *hash_key;
+    const char *forbidden_terms;
+    const char *day_offset;
+    long max_updates;
+    bool notify_abnormal;
+    long expire_unbound_days;
+    long expire_stalled_days;
+    long expire_final_days;
+    long purge_days;
+    const char *log_format;
+    long threads;
+};
+
+#define OPT(name, type, field, fallback, arg, help)                                                \
+    {                                                                                              \
+        name, type, offsetof(struct serve_options, field), fallback, arg, help                     \
+    }
+
+static const struct option_def serve_defs[] = {
+    OPT("listen", OPTION_STRING, listen, "127.0.0.1:8080", "ADDR:PORT",
+        "address to serve on (port 0 picks a free one)"),
+    OPT("data", OPTION_STRING, data, "./var", "DIR", "data dir: the SQLite file and the keys"),
+    OPT("db", OPTION_STRING, db, NULL, "URL", "postgresql://… instead of DIR/waybilld.db"),
+    OPT("sandbox", OPTION_FLAG, sandbox, "false", NULL,
+        "the local stand-in for developers: demo app, test carrier, movable clock"),
+    OPT("public-url", OPTION_STRING, public_url, NULL, "URL",
+        "base of landing-page links (default: http://LISTEN)"),
+    OPT("admin-key", OPTION_STRING, admin_key, NULL, "KEY",
+        "the admin API's bearer key (default: kept in DIR/admin.key)"),
+    OPT("hash-key", OPTION_STRING, hash_key, NULL, "KEY",
+        "the key that hashes phone numbers and derives tokens (default: DIR/hash.key)"),
+    OPT("forbidden-terms", OPTION_STRING, forbidden_terms, NULL, "FILE",
+        "content rules, one term a line (default: DIR/forbidden_terms.txt when present)"),
+    OPT("day-offset", OPTION_STRING, day_offset, "+08:00", "±HH:MM",
+        "quota days start at 00:00 at this UTC offset"),
+    OPT("max-updates", OPTION_INT, max_updates, "10", "N", "goods updates per binding"),
+    OPT("notify-abnormal", OPTION_FLAG, notify_abnormal, "false", NULL,
+        "also notify when a waybill turns abnormal (status 5)"),
+    OPT("expire-unbound-days", OPTION_INT, expire_unbound_days, "7", "N",
+        "a binding at status 0 expires N days after it was made"),
+    OPT("expire-stalled-days", OPTION_INT, expire_stalled_days, "30", "N",
+        "a binding at status 1-3 expires N days after the waybill's last event"),
+    OPT("expire-final-days", OPTION_INT, expire_final_days, "30", "N",
+        "a binding expires N days after its waybill reached 4, 5 or 6"),
+    OPT("purge-days", OPTION_INT, purge_days, "90", "N",
+        "expired bindings are purged N days after expiry"),
+    OPT("log-format", OPTION_STRING, log_format, "text", "text|json",
+        "access and service log format"),
+    OPT("threads", OPTION_INT, threads, "8", "N", "HTTP worker threads"),
+};
+
+static const struct option_table serve_table = {
+    .usage =
+        "usage: waybilld serve [options]\n\n"
+        "Serves the WeChat-compatible logistics message API, the carrier feed and the admin API.",
+    .defs = serve_defs,
+    .count = sizeof serve_defs / sizeof serve_defs[0],
+    .env = true,
+};
+
+/* "+08:00", "-05:30", "+8" → seconds east of UTC. */
+static bool parse_offset(const char *s, int *out)
+{
+    int sign = 1, h = 0, m = 0;
+    if (*s == '+' || *s == '-')
+        sign = *s++ == '-' ? -1 : 1;
+    char tail;
+    int n = sscanf(s, "%2d:%2d%c", &h, &m, &tail);
+    if (n != 1 && n != 2)
+        return false;
+    if (h > 14 || m > 59 || h < 0 || m < 0)
+        return false;
+    *out = sign * (h * 3600 + m * 60);
+    return true;
+}
+
+/* Prints the demo app's credentials, creating the app and DIR/demo-app.json on first start. */
+static int demo_app(const struct setup *st, const struct api *api)
+{
+    char path[1100], text[1024];
+    snprintf(path, sizeof path, "%s/demo-app.json", st->data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        struct admin_ctx ctx = {st->store, st->hash_key, api->cfg.max_updates,
+                                api->cfg.day_offset_s};
+        struct admin_err e;
+        json_t *body =
+            json_pack("{s:s,s:b,s:i}", "name", "Sandbox demo app", "released", 1, "pay_tx_90d", 1);
+        json_t *made = body ? admin_app_create(&ctx, body, &e) : NULL;
+        json_decref(body);
+        if (!made) {
+            log_msg("error", "cannot create the demo app");
+            return -1;
+        }
+        json_t *keep = json_pack("{s:O,s:O}", "appid", json_object_get(made, "appid"), "secret",
+                                 json_object_get(made, "secret"));
+        json_decref(made);
+        int wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        char *dump = keep ? json_dumps(keep, JSON_SORT_KEYS) : NULL;
+        json_decref(keep);
+        bool ok = wfd >= 0 && dump && write(wfd, dump, strlen(dump)) == (ssize_t)strlen(dump) &&
+                  fsync(wfd) == 0;
+        free(dump);
+        if (wfd >= 0)
+            close(wfd);
+        if (!ok) {
+            log_msg("error", "cannot write %s", path);
+            return -1;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        log_msg("error", "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    json_t *demo = json_loadb(text, n > 0 ? (size_t)n : 0, 0, NULL);
+    const char *appid = json_string_value(json_object_get(demo, "appid"));
+    const char *secret = json_string_value(json_object_get(demo, "secret"));
+    if (appid && secret)
+        printf("sandbox demo app: appid %s secret %s (kept in %s)\n", appid, secret, path);
+    json_decref(demo);
+    return appid && secret ? 0 : -1;
+}
+
+static void load_clock(struct store *s)
+{
+    char text[32];
+    if (s->ops->meta_get(s, "clock_offset", text, sizeof text) == STORE_OK)
+        clock_set_offset(strtoll(text, NULL, 10));
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_options o = {0};
+    enum option_result pr = options_parse(&serve_table, &o, argc, argv, NULL, 0, NULL);
+    if (pr != OPTIONS_OK)
+        return pr == OPTIONS_HELP ? 0 : 2;
+    struct api api = {0};
+    if (!parse_offset(o.day_offset, &api.cfg.day_offset_s)) {
+        fprintf(stderr, "waybilld: --day-offset wants ±HH:MM, not '%s'\n", o.day_offset);
+        return 2;
+    }
+    if (strcmp(o.log_format, "text") != 0 && strcmp(o.log_format, "json") != 0) {
+        fprintf(stderr, "waybilld: --log-format is text or json\n");
+        return 2;
+    }
+    log_set_json(strcmp(o.log_format, "json") == 0);
+    struct setup st;
+    if (setup_open(&st, o.data, o.db, o.admin_key, o.hash_key))
+        return 1;
+    api.store = st.store;
+    api.cfg.sandbox = o.sandbox;
+    api.cfg.admin_key = st.admin_key;
+    api.cfg.hash_key = st.hash_key;
+    api.cfg.max_updates = o.max_updates;
+    api.cfg.notify_abnormal = o.notify_abnormal;
+    api.cfg.expire_unbound_s = o.expire_unbound_days * 86400;
+    api.cfg.expire_stalled_s = o.expire_stalled_days * 86400;
+    api.cfg.expire_final_s = o.expire_final_days * 86400;
+    api.cfg.purge_s = o.purge_days * 86400;
+
+    /* block the stop signals before any thread starts, so only sigwait below receives them */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    struct http_server *srv = NULL;
+    if (o.sandbox) {
+        load_clock(st.store);
+        if (demo_app(&st, &api))
+            goto out;
+    }
+    srv = http_server_start(&(struct http_config){
+        .listen = o.listen, .threads = (unsigned)o.threads, .route = api_route, .ctx = &api});
+    if (!srv)
+        goto out;
+    char public_url[300];
+    if (o.public_url && *o.public_url) {
+        snprintf(public_url, sizeof public_url, "%s", o.public_url);
+    } else {
+        char host[64];
+        snprintf(host, sizeof host, "%.*s", (int)strcspn(o.listen, ":"), o.listen);
+        snprintf(public_url, sizeof public_url, "http://%s:%u", host, http_server_port(srv));
+    }
+    size_t plen = strlen(public_url);
+    while (plen > 0 && public_url[plen - 1] == '/')
+        public_url[--plen] = '\0';
+    api.cfg.public_url = public_url;
+    printf("waybilld %s: listening on http://%.*s:%u\n", o.sandbox ? "sandbox" : "serve",
+           (int)strcspn(o.listen, ":"), o.listen, http_server_port(srv));
+    printf("store: %s (%s)\n", st.store->ops->name, st.db_url);
+    printf("admin key: %s\n", st.admin_key_source);
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP)
+        log_msg("info", "SIGHUP: nothing to reload");
+    log_msg("info", "signal %d: finishing requests in flight", sig);
+    http_server_stop(srv);
+    status = 0;
+out:
+    setup_close(&st);
+    return status;
+}

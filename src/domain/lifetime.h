@@ -1,0 +1,22 @@
+/* Binding lifetimes (SPEC §5.4): when a binding expires, given its waybill's state. */
+#ifndef WB_DOMAIN_LIFETIME_H
+#define WB_DOMAIN_LIFETIME_H
+
+#include "domain/model.h"
+
+#include <stdint.h>
+
+struct lifetime_config {
+    int64_t unbound_s; /* at status 0, after the binding was made (default 7 days) */
+    int64_t stalled_s; /* at 1–3, after the waybill's last event (30 days) */
+    int64_t final_s;   /* at 4–6, after the waybill reached it (30 days) */
+};
+
+/* The time a binding made at created_at expires, while its waybill is w. */
+int64_t lifetime_expires_at(const struct lifetime_config *cfg, const struct waybill *w,
+                            int64_t created_at);
+
+/* A key-node waybill status is final: signed (4, 6) or abnormal (5). */
+bool lifetime_status_final(int status);
+
+#endif

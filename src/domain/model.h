@@ -1,0 +1,97 @@
+/* The service's records as plain values: apps, users, carriers, bindings, waybills. */
+#ifndef WB_DOMAIN_MODEL_H
+#define WB_DOMAIN_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define APPID_SIZE 33        /* "wx" + 16 hex, room for imported ids */
+#define NAME_SIZE 257        /* 64 characters of up to 4 bytes */
+#define OPENID_SIZE 65       /* 1–64 of [A-Za-z0-9_-] */
+#define WAYBILL_ID_SIZE 65   /* 1–64 of [A-Za-z0-9_-] */
+#define DELIVERY_ID_SIZE 33  /* 1–32 of [A-Za-z0-9_-] */
+#define URL_SIZE 1025        /* 1024 bytes */
+#define PATH_SIZE 1025       /* 256 characters of up to 4 bytes */
+#define TRANS_ID_SIZE 257    /* 64 characters of up to 4 bytes */
+#define HASH_SIZE 65         /* lowercase hex SHA-256 / HMAC-SHA256 */
+#define SECRET_HASH_SIZE 128 /* crypto_secret_hash's form */
+#define PUSH_SECRET_SIZE 65
+#define PATTERN_SIZE 257
+#define PHONE_TAIL_SIZE 5
+#define WAYBILL_TOKEN_LEN 64 /* base64url characters */
+
+/* "Not overridden": the deployment's default applies. */
+#define LIMIT_DEFAULT (-1)
+
+enum family { FAMILY_MESSAGE = 0, FAMILY_QUERY = 1 };
+
+struct app {
+    char appid[APPID_SIZE];
+    char name[NAME_SIZE];
+    char secret_hash[SECRET_HASH_SIZE];
+    char push_secret[PUSH_SECRET_SIZE]; /* kept usable: it keys the webhook signatures */
+    char push_url[URL_SIZE];            /* "" when none */
+    bool released;
+    int64_t pay_tx_90d;
+    bool enabled;
+    int64_t daily_quota;            /* per family; LIMIT_DEFAULT when not overridden */
+    int64_t user_daily_quota;       /* message family */
+    int64_t user_daily_quota_query; /* query family */
+    int64_t max_bindings;
+    int64_t max_updates;
+    int64_t created_at;
+};
+
+struct user {
+    char appid[APPID_SIZE];
+    char openid[OPENID_SIZE];
+    char phone_hash[HASH_SIZE]; /* "" when unknown */
+    char phone_tail[PHONE_TAIL_SIZE];
+    int64_t created_at;
+};
+
+struct carrier {
+    char delivery_id[DELIVERY_ID_SIZE];
+    char delivery_name[NAME_SIZE];
+    char waybill_pattern[PATTERN_SIZE]; /* POSIX ERE, "" for none */
+    char key_hash[HASH_SIZE];
+    bool enabled;
+    int64_t created_at;
+};
+
+struct waybill {
+    char waybill_id[WAYBILL_ID_SIZE];
+    char owner[DELIVERY_ID_SIZE]; /* the first carrier that reported it, "" while none */
+    int status;                   /* SPEC §5.2 */
+    int64_t last_event_at;        /* service clock when its last event arrived, 0 if none */
+    int64_t final_at;             /* when it reached 4, 5 or 6; 0 before */
+    int64_t created_at;
+};
+
+struct binding {
+    int64_t id;
+    char appid[APPID_SIZE];
+    char openid[OPENID_SIZE];
+    char waybill_id[WAYBILL_ID_SIZE];
+    enum family family;
+    char token_hash[HASH_SIZE];
+    char token_nonce[HASH_SIZE]; /* the waybill token is derived from it and the hash key */
+    char receiver_hash[HASH_SIZE];
+    char receiver_tail[PHONE_TAIL_SIZE];
+    char sender_hash[HASH_SIZE]; /* "" when not given */
+    char sender_tail[PHONE_TAIL_SIZE];
+    char delivery_id[DELIVERY_ID_SIZE]; /* named at bind, "" when not */
+    char *goods_json;                   /* owned: the canonical detail_list array */
+    char trans_id[TRANS_ID_SIZE];
+    char order_detail_path[PATH_SIZE];
+    int64_t updates;
+    bool mismatched;
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t purged_at; /* 0 while the binding is kept */
+};
+
+/* Frees what a binding owns; the struct itself is the caller's. */
+void binding_release(struct binding *b);
+
+#endif

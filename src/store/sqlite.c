@@ -1,0 +1,93 @@
+/* The SQLite backend: its ops table, and store_open, which picks the backend for a URL. */
+#include "store/sqlite_db.h"
+
+#include "base/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void sq_close(struct store *s)
+{
+    struct sq_store *sq = (struct sq_store *)s;
+    for (int i = 0; i < sq->idle_count; i++) {
+        struct sq_conn *c = sq->idle[i];
+        for (int j = 0; j < c->cached; j++)
+            sqlite3_finalize(c->cache[j].stmt);
+        sqlite3_close(c->db);
+        free(c);
+    }
+    pthread_mutex_destroy(&sq->lock);
+    pthread_cond_destroy(&sq->freed);
+    free(sq);
+}
+
+static int sq_ping(struct store *s)
+{
+    int rc = STORE_ERROR;
+    WITH_CONN(s, c, rc, { rc = sq_exec(c, "SELECT 1"); });
+    return rc;
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .ping = sq_ping,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .app_put = sq_app_put,
+    .app_get = sq_app_get,
+    .app_update = sq_app_update,
+    .app_list = sq_app_list,
+    .user_put = sq_user_put,
+    .user_get = sq_user_get,
+    .carrier_put = sq_carrier_put,
+    .carrier_get = sq_carrier_get,
+    .carrier_update = sq_carrier_update,
+    .carrier_list = sq_carrier_list,
+    .token_issue = sq_token_issue,
+    .token_get = sq_token_get,
+    .stable_get = sq_stable_get,
+    .stable_put = sq_stable_put,
+    .counter_take = sq_counter_take,
+    .counter_get = sq_counter_get,
+    .waybill_get = sq_waybill_get,
+    .bind = sq_bind,
+    .binding_by_token = sq_binding_by_token,
+    .binding_update_goods = sq_binding_update_goods,
+};
+
+static struct store *sqlite_open(const char *path)
+{
+    struct sq_store *sq = calloc(1, sizeof *sq);
+    if (!sq)
+        return NULL;
+    sq->base.ops = &sqlite_ops;
+    size_t n = strlen(path);
+    if (n >= sizeof sq->path) {
+        log_msg("error", "sqlite: path too long");
+        free(sq);
+        return NULL;
+    }
+    memcpy(sq->path, path, n + 1);
+    pthread_mutex_init(&sq->lock, NULL);
+    pthread_cond_init(&sq->freed, NULL);
+    struct sq_conn *c = sq_acquire(sq);
+    if (!c || sq_migrate(c)) {
+        sq_release(sq, c);
+        sq_close(&sq->base);
+        return NULL;
+    }
+    sq_release(sq, c);
+    return &sq->base;
+}
+
+struct store *store_open(const char *url)
+{
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        log_msg("error", "store: PostgreSQL is not supported by this build yet");
+        return NULL;
+    }
+    if (strncmp(url, "sqlite://", 9) == 0)
+        url += 9;
+    return sqlite_open(url);
+}

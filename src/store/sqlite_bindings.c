@@ -1,0 +1,238 @@
+/* SQLite ops for waybills and the bindings that follow them. */
+#include "store/sqlite_db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BINDING_COLUMNS                                                                            \
+    "id, appid, openid, waybill_id, family, token_hash, token_nonce, receiver_hash,"               \
+    " receiver_tail, sender_hash, sender_tail, delivery_id, goods_json, trans_id,"                 \
+    " order_detail_path, updates, mismatched, created_at, expires_at, purged_at"
+
+static int read_binding(sqlite3_stmt *st, struct binding *b)
+{
+    memset(b, 0, sizeof *b);
+    b->id = sqlite3_column_int64(st, 0);
+    sq_column_text(st, 1, b->appid, sizeof b->appid);
+    sq_column_text(st, 2, b->openid, sizeof b->openid);
+    sq_column_text(st, 3, b->waybill_id, sizeof b->waybill_id);
+    b->family = sqlite3_column_int(st, 4) ? FAMILY_QUERY : FAMILY_MESSAGE;
+    sq_column_text(st, 5, b->token_hash, sizeof b->token_hash);
+    sq_column_text(st, 6, b->token_nonce, sizeof b->token_nonce);
+    sq_column_text(st, 7, b->receiver_hash, sizeof b->receiver_hash);
+    sq_column_text(st, 8, b->receiver_tail, sizeof b->receiver_tail);
+    sq_column_text(st, 9, b->sender_hash, sizeof b->sender_hash);
+    sq_column_text(st, 10, b->sender_tail, sizeof b->sender_tail);
+    sq_column_text(st, 11, b->delivery_id, sizeof b->delivery_id);
+    const unsigned char *goods = sqlite3_column_text(st, 12);
+    b->goods_json = strdup(goods ? (const char *)goods : "[]");
+    sq_column_text(st, 13, b->trans_id, sizeof b->trans_id);
+    sq_column_text(st, 14, b->order_detail_path, sizeof b->order_detail_path);
+    b->updates = sqlite3_column_int64(st, 15);
+    b->mismatched = sqlite3_column_int(st, 16) != 0;
+    b->created_at = sqlite3_column_int64(st, 17);
+    b->expires_at = sqlite3_column_int64(st, 18);
+    b->purged_at = sqlite3_column_int64(st, 19);
+    return b->goods_json ? STORE_OK : STORE_ERROR;
+}
+
+static int waybill_read(struct sq_conn *c, const char *waybill_id, struct waybill *w)
+{
+    static const char sql[] = "SELECT owner, status, last_event_at, final_at, created_at"
+                              " FROM waybills WHERE waybill_id = ?1";
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, waybill_id);
+    int rc = sq_step_row(c, st);
+    if (rc == STORE_OK) {
+        memset(w, 0, sizeof *w);
+        memcpy(w->waybill_id, waybill_id, strnlen(waybill_id, WAYBILL_ID_SIZE - 1));
+        sq_column_text(st, 0, w->owner, sizeof w->owner);
+        w->status = sqlite3_column_int(st, 1);
+        w->last_event_at = sqlite3_column_int64(st, 2);
+        w->final_at = sqlite3_column_int64(st, 3);
+        w->created_at = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_waybill_get(struct store *s, const char *waybill_id, struct waybill *out)
+{
+    int rc = STORE_ERROR;
+    WITH_CONN(s, c, rc, { rc = waybill_read(c, waybill_id, out); });
+    return rc;
+}
+
+static int find_live(struct sq_conn *c, const struct bind_op *op, struct binding *out)
+{
+    static const char sql[] =
+        "SELECT " BINDING_COLUMNS " FROM bindings WHERE appid = ?1 AND openid = ?2"
+        " AND family = ?3 AND waybill_id = ?4 AND purged_at = 0 AND expires_at > ?5"
+        " ORDER BY id DESC LIMIT 1";
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    const struct binding *b = &op->binding;
+    sq_bind_text(st, 1, b->appid);
+    sq_bind_text(st, 2, b->openid);
+    sq_bind_int(st, 3, b->family);
+    sq_bind_text(st, 4, b->waybill_id);
+    sq_bind_int(st, 5, op->now);
+    int rc = sq_step_row(c, st);
+    if (rc == STORE_OK)
+        rc = read_binding(st, out);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Valid bindings (SPEC §5.4) of the op's user and family. */
+static int count_valid(struct sq_conn *c, const struct bind_op *op, int64_t *count)
+{
+    static const char sql[] =
+        "SELECT count(*) FROM bindings b JOIN waybills w ON w.waybill_id = b.waybill_id"
+        " WHERE b.appid = ?1 AND b.openid = ?2 AND b.family = ?3 AND b.purged_at = 0"
+        " AND b.mismatched = 0 AND b.expires_at > ?4 AND w.status BETWEEN 0 AND 3";
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, op->binding.appid);
+    sq_bind_text(st, 2, op->binding.openid);
+    sq_bind_int(st, 3, op->binding.family);
+    sq_bind_int(st, 4, op->now);
+    int rc = sq_step_row(c, st);
+    *count = rc == STORE_OK ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int ensure_waybill(struct sq_conn *c, const struct bind_op *op, struct waybill *w)
+{
+    static const char sql[] =
+        "INSERT INTO waybills(waybill_id, created_at) VALUES(?1, ?2) ON CONFLICT DO NOTHING";
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, op->binding.waybill_id);
+    sq_bind_int(st, 2, op->now);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
+    return rc ? rc : waybill_read(c, op->binding.waybill_id, w);
+}
+
+static int insert_binding(struct sq_conn *c, const struct binding *b, int64_t *id)
+{
+    static const char sql[] =
+        "INSERT INTO bindings(appid, openid, waybill_id, family, token_hash, token_nonce,"
+        " receiver_hash, receiver_tail, sender_hash, sender_tail, delivery_id, goods_json,"
+        " trans_id, order_detail_path, created_at, expires_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)";
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, b->appid);
+    sq_bind_text(st, 2, b->openid);
+    sq_bind_text(st, 3, b->waybill_id);
+    sq_bind_int(st, 4, b->family);
+    sq_bind_text(st, 5, b->token_hash);
+    sq_bind_text(st, 6, b->token_nonce);
+    sq_bind_text(st, 7, b->receiver_hash);
+    sq_bind_text(st, 8, b->receiver_tail);
+    sq_bind_text(st, 9, b->sender_hash);
+    sq_bind_text(st, 10, b->sender_tail);
+    sq_bind_text(st, 11, b->delivery_id);
+    sq_bind_text(st, 12, b->goods_json);
+    sq_bind_text(st, 13, b->trans_id);
+    sq_bind_text(st, 14, b->order_detail_path);
+    sq_bind_int(st, 15, b->created_at);
+    sq_bind_int(st, 16, b->expires_at);
+    int rc = sq_step_done(c, st);
+    *id = sqlite3_last_insert_rowid(c->db);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int bind_in(struct sq_conn *c, const struct bind_op *op, struct binding *out, bool *created)
+{
+    int rc = find_live(c, op, out);
+    if (rc != STORE_NOT_FOUND) {
+        *created = false;
+        return rc;
+    }
+    if (op->max_bindings >= 0) {
+        int64_t valid = 0;
+        if ((rc = count_valid(c, op, &valid)))
+            return rc;
+        if (valid >= op->max_bindings)
+            return STORE_LIMIT;
+    }
+    struct waybill w;
+    if ((rc = ensure_waybill(c, op, &w)))
+        return rc;
+    *out = op->binding;
+    out->created_at = op->now;
+    out->expires_at = lifetime_expires_at(&op->lifetime, &w, op->now);
+    out->goods_json = strdup(op->binding.goods_json);
+    if (!out->goods_json)
+        return STORE_ERROR;
+    *created = true;
+    return insert_binding(c, out, &out->id);
+}
+
+int sq_bind(struct store *s, const struct bind_op *op, struct binding *out, bool *created)
+{
+    int rc = STORE_ERROR;
+    memset(out, 0, sizeof *out);
+    WITH_CONN(s, c, rc, {
+        rc = sq_begin(c);
+        if (!rc)
+            rc = bind_in(c, op, out, created);
+        if (!rc)
+            rc = sq_commit(c);
+        if (rc)
+            sq_rollback(c);
+    });
+    if (rc)
+        binding_release(out);
+    return rc;
+}
+
+int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out)
+{
+    static const char sql[] = "SELECT " BINDING_COLUMNS " FROM bindings WHERE token_hash = ?1";
+    int rc = STORE_ERROR;
+    memset(out, 0, sizeof *out);
+    WITH_CONN(s, c, rc, {
+        sqlite3_stmt *st = sq_prepare(c, sql);
+        if (st) {
+            sq_bind_text(st, 1, token_hash);
+            rc = sq_step_row(c, st);
+            if (rc == STORE_OK)
+                rc = read_binding(st, out);
+            sqlite3_reset(st);
+        }
+    });
+    return rc;
+}
+
+int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
+                            int64_t max_updates)
+{
+    static const char sql[] = "UPDATE bindings SET goods_json = ?2, updates = updates + 1"
+                              " WHERE id = ?1 AND updates < ?3";
+    int rc = STORE_ERROR;
+    WITH_CONN(s, c, rc, {
+        sqlite3_stmt *st = sq_prepare(c, sql);
+        if (st) {
+            sq_bind_int(st, 1, binding_id);
+            sq_bind_text(st, 2, goods_json);
+            sq_bind_int(st, 3, max_updates);
+            rc = sq_step_done(c, st);
+            if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+                rc = STORE_LIMIT;
+            sqlite3_reset(st);
+        }
+    });
+    return rc;
+}

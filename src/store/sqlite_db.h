@@ -1,0 +1,97 @@
+/* Internals of the SQLite backend: the connection pool, cached statements and transactions. */
+#ifndef WB_STORE_SQLITE_DB_H
+#define WB_STORE_SQLITE_DB_H
+
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define SQ_CACHE 48
+#define SQ_POOL 16
+
+#define SQ_STORE(s) ((struct sq_store *)(s))
+
+/* Runs body with a pooled connection c; rc is the result. */
+#define WITH_CONN(s, c, rc, body)                                                                  \
+    do {                                                                                           \
+        struct sq_conn *c = sq_acquire(SQ_STORE(s));                                               \
+        if (!c) {                                                                                  \
+            rc = STORE_ERROR;                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        body;                                                                                      \
+        sq_release(SQ_STORE(s), c);                                                                \
+    } while (0)
+
+struct sq_conn {
+    sqlite3 *db;
+    struct {
+        const char *sql; /* a static string: the cache key is its address */
+        sqlite3_stmt *stmt;
+    } cache[SQ_CACHE];
+    int cached;
+};
+
+struct sq_store {
+    struct store base;
+    char path[1024];
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    struct sq_conn *idle[SQ_POOL];
+    int idle_count;
+    int open_count;
+};
+
+/* Takes a connection from the pool (opening one when none is idle); NULL on failure. */
+struct sq_conn *sq_acquire(struct sq_store *s);
+void sq_release(struct sq_store *s, struct sq_conn *c);
+/* The cached, reset statement for a static SQL string; NULL (logged) on failure. */
+sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql);
+/* Runs SQL that returns no rows; STORE_OK or STORE_ERROR (logged). */
+int sq_exec(struct sq_conn *c, const char *sql);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int sq_begin(struct sq_conn *c);
+int sq_commit(struct sq_conn *c);
+void sq_rollback(struct sq_conn *c);
+/* Steps a statement that returns no rows: STORE_OK, STORE_CONFLICT on a constraint, STORE_ERROR. */
+int sq_step_done(struct sq_conn *c, sqlite3_stmt *st);
+/* Steps a statement: STORE_OK with a row, STORE_NOT_FOUND when done, STORE_ERROR. */
+int sq_step_row(struct sq_conn *c, sqlite3_stmt *st);
+
+void sq_bind_text(sqlite3_stmt *st, int idx, const char *s);
+void sq_bind_int(sqlite3_stmt *st, int idx, int64_t v);
+/* Binds v, or NULL when v is LIMIT_DEFAULT. */
+void sq_bind_limit(sqlite3_stmt *st, int idx, int64_t v);
+void sq_column_text(sqlite3_stmt *st, int col, char *dst, size_t size);
+int64_t sq_column_limit(sqlite3_stmt *st, int col);
+
+/* The schema's migrations, applied in order at open (sqlite_schema.c). */
+int sq_migrate(struct sq_conn *c);
+
+/* The ops of each part (sqlite_apps.c, sqlite_tokens.c, sqlite_bindings.c). */
+int sq_meta_get(struct store *s, const char *key, char *out, size_t size);
+int sq_meta_set(struct store *s, const char *key, const char *value);
+int sq_app_put(struct store *s, const struct app *a);
+int sq_app_get(struct store *s, const char *appid, struct app *out);
+int sq_app_update(struct store *s, const struct app *a);
+int sq_app_list(struct store *s, const char *after, int limit, store_app_cb each, void *ctx);
+int sq_user_put(struct store *s, const struct user *u);
+int sq_user_get(struct store *s, const char *openid, struct user *out);
+int sq_carrier_put(struct store *s, const struct carrier *c);
+int sq_carrier_get(struct store *s, const char *delivery_id, struct carrier *out);
+int sq_carrier_update(struct store *s, const struct carrier *c);
+int sq_carrier_list(struct store *s, store_carrier_cb each, void *ctx);
+int sq_token_issue(struct store *s, const struct token_rec *t, int64_t grace_until);
+int sq_token_get(struct store *s, const char *hash, struct token_rec *out);
+int sq_stable_get(struct store *s, const char *appid, struct stable_rec *out);
+int sq_stable_put(struct store *s, const struct stable_rec *r);
+int sq_counter_take(struct store *s, const char *key, int64_t day, int64_t limit, int64_t *value);
+int sq_counter_get(struct store *s, const char *key, int64_t day, int64_t *value);
+int sq_waybill_get(struct store *s, const char *waybill_id, struct waybill *out);
+int sq_bind(struct store *s, const struct bind_op *op, struct binding *out, bool *created);
+int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out);
+int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
+                            int64_t max_updates);
+
+#endif

@@ -1,0 +1,82 @@
+/* The SQLite schema as numbered migrations; the database records how far it has come. */
+#include "store/sqlite_db.h"
+
+#include "base/log.h"
+
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 1: apps, users, carriers, tokens, quotas, waybills and bindings */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE apps("
+    " appid TEXT PRIMARY KEY, name TEXT NOT NULL, secret_hash TEXT NOT NULL,"
+    " push_secret TEXT NOT NULL, push_url TEXT NOT NULL DEFAULT '',"
+    " released INTEGER NOT NULL, pay_tx_90d INTEGER NOT NULL, enabled INTEGER NOT NULL,"
+    " daily_quota INTEGER, user_daily_quota INTEGER, user_daily_quota_query INTEGER,"
+    " max_bindings INTEGER, max_updates INTEGER, created_at INTEGER NOT NULL);"
+    "CREATE TABLE users("
+    " openid TEXT PRIMARY KEY, appid TEXT NOT NULL REFERENCES apps(appid),"
+    " phone_hash TEXT NOT NULL, phone_tail TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE carriers("
+    " delivery_id TEXT PRIMARY KEY, delivery_name TEXT NOT NULL, waybill_pattern TEXT NOT NULL,"
+    " key_hash TEXT NOT NULL, enabled INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX carriers_key ON carriers(key_hash);"
+    "CREATE TABLE access_tokens("
+    " hash TEXT PRIMARY KEY, appid TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, valid_until INTEGER NOT NULL);"
+    "CREATE INDEX access_tokens_app ON access_tokens(appid, kind, valid_until);"
+    "CREATE TABLE stable_tokens("
+    " appid TEXT PRIMARY KEY, nonce TEXT NOT NULL, issued_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL, force_day INTEGER NOT NULL, force_count INTEGER NOT NULL,"
+    " last_force_at INTEGER NOT NULL);"
+    "CREATE TABLE counters("
+    " key TEXT NOT NULL, day INTEGER NOT NULL, value INTEGER NOT NULL,"
+    " PRIMARY KEY(key, day)) WITHOUT ROWID;"
+    "CREATE TABLE waybills("
+    " waybill_id TEXT PRIMARY KEY, owner TEXT NOT NULL DEFAULT '',"
+    " status INTEGER NOT NULL DEFAULT 0, last_event_at INTEGER NOT NULL DEFAULT 0,"
+    " final_at INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+    "CREATE TABLE bindings("
+    " id INTEGER PRIMARY KEY, appid TEXT NOT NULL, openid TEXT NOT NULL,"
+    " waybill_id TEXT NOT NULL REFERENCES waybills(waybill_id), family INTEGER NOT NULL,"
+    " token_hash TEXT NOT NULL UNIQUE, token_nonce TEXT NOT NULL,"
+    " receiver_hash TEXT NOT NULL, receiver_tail TEXT NOT NULL,"
+    " sender_hash TEXT NOT NULL, sender_tail TEXT NOT NULL, delivery_id TEXT NOT NULL,"
+    " goods_json TEXT NOT NULL, trans_id TEXT NOT NULL, order_detail_path TEXT NOT NULL,"
+    " updates INTEGER NOT NULL DEFAULT 0, mismatched INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " purged_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX bindings_user ON bindings(appid, openid, family, waybill_id);"
+    "CREATE INDEX bindings_waybill ON bindings(waybill_id);",
+};
+
+int sq_migrate(struct sq_conn *c)
+{
+    if (sq_begin(c))
+        return STORE_ERROR;
+    if (sq_exec(c, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"))
+        goto fail;
+    sqlite3_stmt *st = sq_prepare(c, "SELECT max(version) FROM schema_version");
+    if (!st || sq_step_row(c, st) != STORE_OK)
+        goto fail;
+    int version = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    int count = (int)(sizeof migrations / sizeof migrations[0]);
+    if (version > count) {
+        log_msg("error",
+                "sqlite: the database's schema (version %d) is newer than this binary's (%d)",
+                version, count);
+        goto fail;
+    }
+    for (int v = version; v < count; v++) {
+        char record[80];
+        snprintf(record, sizeof record, "INSERT INTO schema_version VALUES(%d)", v + 1);
+        if (sq_exec(c, migrations[v]) || sq_exec(c, record))
+            goto fail;
+        log_msg("info", "sqlite: schema migrated to version %d", v + 1);
+    }
+    return sq_commit(c);
+fail:
+    sq_rollback(c);
+    return STORE_ERROR;
+}
