@@ -114,6 +114,26 @@ json_t *admin_carrier_patch(const struct admin_ctx *c, const char *delivery_id, 
 json_t *admin_carrier_reset_key(const struct admin_ctx *c, const char *delivery_id,
                                 struct admin_err *e);
 
+/* --- waybills -------------------------------------------------------------------------------- */
+
+/* → {"waybill_id","status","owner"|null,"delivery_name"|null,"created_at","last_event_at"|null,
+ * "final_at"|null,"bindings" (how many, of any app, purged ones included),"path_item_num",
+ * "trace":[{"event_id","carrier","action_time","action_type","status","action_msg",
+ * "receiver_phone_tail"|absent}…] (oldest first)}; 404 for a waybill never bound nor reported. */
+json_t *admin_waybill_get(const struct admin_ctx *c, const char *waybill_id, struct admin_err *e);
+
+/* --- notifications ---------------------------------------------------------------------------
+ *
+ * A notification as replied: {"id" (its event_id),"appid","openid","waybill_id","type","sequence",
+ * "status","state":"pending|delivered|dead","attempts","created_at","next_attempt_at",
+ * "delivered_at"|null,"last_error"|null}. */
+
+/* → {"notifications":[…] newest first,"next":CURSOR|null}. */
+json_t *admin_notices_list(const struct admin_ctx *c, const struct notice_filter *f,
+                           const char *after, int limit, struct admin_err *e);
+/* Queues a delivered or dead notification again, same event_id (409 while pending). */
+json_t *admin_notice_redeliver(const struct admin_ctx *c, const char *id, struct admin_err *e);
+
 /* --- helpers shared by the files of src/admin, not for callers ------------------------------
  *
  * Field readers: v is the field's value (never NULL; json null is handled as documented). Each

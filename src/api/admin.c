@@ -97,6 +97,17 @@ static bool list_limit(const struct http_request *req, int *limit, struct admin_
     return admin_parse_limit(http_query(req, "limit"), limit, e);
 }
 
+static bool parse_state(const char *text, int *state)
+{
+    static const char *const names[] = {"pending", "delivered", "dead"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *state = i;
+            return true;
+        }
+    return false;
+}
+
 /* Answers a method that the path does not take. */
 static void wrong_method(struct http_reply *reply, const char *allow)
 {
@@ -188,6 +199,32 @@ void admin_handle(void *ctx, const struct http_request *req, struct http_reply *
             allow = "POST";
         else
             out = admin_carrier_reset_key(&c, sg.at[1], &e);
+    } else if (is(&sg, 0, "apps") && sg.n == 5 && is(&sg, 2, "users") &&
+               is(&sg, 4, "notifications")) {
+        struct notice_filter f = {sg.at[1], sg.at[3], -1};
+        if (!get)
+            allow = "GET";
+        else if (list_limit(req, &limit, &e))
+            out = admin_notices_list(&c, &f, http_query(req, "after"), limit, &e);
+    } else if (is(&sg, 0, "notifications") && sg.n == 1) {
+        struct notice_filter f = {NULL, NULL, -1};
+        const char *state = http_query(req, "state");
+        if (!get)
+            allow = "GET";
+        else if (state && !parse_state(state, &f.state))
+            admin_fail(&e, 400, "state is pending, delivered or dead");
+        else if (list_limit(req, &limit, &e))
+            out = admin_notices_list(&c, &f, http_query(req, "after"), limit, &e);
+    } else if (is(&sg, 0, "notifications") && sg.n == 3 && is(&sg, 2, "redeliver")) {
+        if (!post)
+            allow = "POST";
+        else
+            out = admin_notice_redeliver(&c, sg.at[1], &e);
+    } else if (is(&sg, 0, "waybills") && sg.n == 2) {
+        if (!get)
+            allow = "GET";
+        else
+            out = admin_waybill_get(&c, sg.at[1], &e);
     } else {
         reply_status_error(reply, 404, 404, "no such admin path");
         return;

@@ -23,6 +23,9 @@ struct api_config {
 struct api {
     struct store *store;
     struct api_config cfg;
+    /* Called when notifications may have fallen due: new ones were written, or the clock moved. */
+    void (*outbox_due)(void *ctx);
+    void *outbox_ctx;
 };
 
 /* The server's route function (http_route_fn); ctx is a struct api. */
@@ -34,6 +37,9 @@ void token_handle(void *ctx, const struct http_request *req, struct http_reply *
 void stable_token_handle(void *ctx, const struct http_request *req, struct http_reply *reply);
 void openmsg_handle(void *ctx, const struct http_request *req, struct http_reply *reply);
 void admin_handle(void *ctx, const struct http_request *req, struct http_reply *reply);
+void carrier_feed_handle(void *ctx, const struct http_request *req, struct http_reply *reply);
+void landing_handle(void *ctx, const struct http_request *req, struct http_reply *reply);
+void metrics_handle(void *ctx, const struct http_request *req, struct http_reply *reply);
 void health_handle(void *ctx, const struct http_request *req, struct http_reply *reply);
 
 #endif

@@ -1,7 +1,8 @@
-/* /healthz (the process answers) and /readyz (the store answers). */
+/* /healthz (the process answers), /readyz (the store answers) and /metrics. */
 #include "api/api.h"
 
 #include "api/reply.h"
+#include "http/metrics.h"
 
 #include <string.h>
 
@@ -14,4 +15,20 @@ void health_handle(void *ctx, const struct http_request *req, struct http_reply 
         return;
     }
     reply_text(reply, 200, "text/plain; charset=utf-8", "ok\n");
+}
+
+void metrics_handle(void *ctx, const struct http_request *req, struct http_reply *reply)
+{
+    struct api *api = ctx;
+    (void)req;
+    reply->endpoint = "metrics";
+    struct metrics_gauges g = {{0}};
+    if (api->store->ops->notice_counts(api->store, g.notices)) {
+        reply_text(reply, 503, "text/plain; charset=utf-8", "store unreachable\n");
+        return;
+    }
+    reply->status = 200;
+    reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    buf_release(&reply->body);
+    metrics_render(&reply->body, &g);
 }

@@ -2,12 +2,16 @@
  */
 #include "api/call.h"
 
+#include "api/content.h"
 #include "api/reply.h"
+#include "api/waybill_view.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "carrier/recognize.h"
 #include "domain/merchant.h"
 #include "domain/quota.h"
+#include "domain/rules.h"
+#include "domain/script.h"
 #include "domain/tokens.h"
 
 #include <stdlib.h>
@@ -144,7 +148,8 @@ static void follow(struct call *c)
     struct merchant_lookup lookup = {c, carrier_exists_cb, waybill_owner_cb};
     struct follow_req fr;
     if (merchant_follow_parse(c->body, &lookup, &fr, &c->err) || !check_user(c, fr.openid) ||
-        !take_user_quota(c, fr.openid) || goods_check_images(fr.goods, &c->err))
+        !take_user_quota(c, fr.openid) || goods_check_images(fr.goods, &c->err) ||
+        content_check_goods(fr.goods, &c->err))
         return;
     struct carrier carrier;
     enum recognize_result known = recognize_waybill(c->api->store, c->api->cfg.sandbox,
@@ -165,6 +170,8 @@ static void follow(struct call *c)
         .lifetime = {c->api->cfg.expire_unbound_s, c->api->cfg.expire_stalled_s,
                      c->api->cfg.expire_final_s},
     };
+    if (c->api->cfg.sandbox && rules_test_waybill(fr.waybill_id))
+        op.script_next_at = script_first_at(fr.waybill_id, c->now);
     if (!new_binding(c, &fr, &op.binding)) {
         binding_release(&op.binding);
         wb_err_set(&c->err, WB_SYSTEM, "out of memory or randomness");
@@ -224,41 +231,18 @@ static void query(struct call *c)
 {
     struct token_req tr;
     struct binding b = {0};
+    struct waybill_view v = {0};
     if (merchant_token_parse(c->body, false, &tr, &c->err) || !load_binding(c, &tr, &b))
         goto out;
-    struct waybill w = {0};
-    int rc = c->api->store->ops->waybill_get(c->api->store, b.waybill_id, &w);
-    if (rc == STORE_ERROR) {
+    if (waybill_view_load(c->api->store, c->api->cfg.sandbox, &b, &v)) {
         call_store_failed(c);
         goto out;
     }
-    struct carrier carrier;
-    enum recognize_result known = RECOGNIZE_UNKNOWN;
-    if (!b.mismatched)
-        known = recognize_waybill(c->api->store, c->api->cfg.sandbox, b.waybill_id, b.delivery_id,
-                                  &carrier);
-    if (known == RECOGNIZE_FAILED) {
-        call_store_failed(c);
-        goto out;
-    }
-    struct buf *body = &c->reply->body;
     reply_ok_begin(c->reply);
-    buf_printf(body,
-               ",\"waybill_info\":{\"status\":%d,\"waybill_id\":", b.mismatched ? 0 : w.status);
-    buf_json_string(body, b.waybill_id);
-    buf_puts(body, "},\"shop_info\":{\"goods_info\":{\"detail_list\":");
-    buf_puts(body, b.goods_json);
-    buf_puts(body, "}}");
-    if (known == RECOGNIZE_KNOWN && carrier.delivery_id[0]) {
-        buf_puts(body, ",\"delivery_info\":{\"delivery_id\":");
-        buf_json_string(body, carrier.delivery_id);
-        buf_puts(body, ",\"delivery_name\":");
-        buf_json_string(body, carrier.delivery_name);
-        buf_puts(body, "}");
-    }
-    buf_puts(body, ",\"path_item_num\":0,\"path_item_list\":[]");
+    waybill_view_json(&v, &c->reply->body);
     reply_ok_end(c->reply);
 out:
+    waybill_view_release(&v);
     binding_release(&b);
 }
 
@@ -271,7 +255,7 @@ static void update(struct call *c)
         goods_check_fields(tr.goods_info, &c->err))
         goto out;
     const json_t *list = json_object_get(tr.goods_info, "detail_list");
-    if (goods_check_images(list, &c->err))
+    if (goods_check_images(list, &c->err) || content_check_goods(list, &c->err))
         goto out;
     int count = 0;
     if (!(goods = goods_canonical(list, &count))) {

@@ -45,10 +45,18 @@ http_handler_fn api_route(void *ctx, const char *method, const char *path,
     if (has_prefix(path, "/admin/v1/sandbox/")) {
         if (api->cfg.sandbox && strcmp(path, "/admin/v1/sandbox/clock") == 0)
             return sandbox_clock_handle;
+        if (api->cfg.sandbox && strcmp(path, "/admin/v1/sandbox/events") == 0)
+            return sandbox_events_handle;
         return NULL;
     }
     if (has_prefix(path, "/admin/v1/"))
         return admin_handle;
+    if (has_prefix(path, "/l/"))
+        return landing_handle;
+    if (strcmp(path, "/carrier/v1/events") == 0)
+        return carrier_feed_handle;
+    if (strcmp(path, "/metrics") == 0)
+        return metrics_handle;
     if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0)
         return health_handle;
     return NULL;

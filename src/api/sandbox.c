@@ -1,12 +1,15 @@
-/* The sandbox clock endpoint: reads and moves the service clock's stored offset. */
+/* The sandbox endpoints: the clock (read and move its stored offset) and event injection. */
 #include "api/sandbox.h"
 
 #include "admin/admin.h"
 #include "api/api.h"
 #include "api/call.h"
+#include "api/feed.h"
 #include "api/reply.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "carrier/recognize.h"
+#include "jobs/housekeeping.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,8 +24,7 @@
 /* One move at a time within the process, so that two advances add up. */
 static pthread_mutex_t move_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Applies the offset stored by any process; false on a store failure or a corrupt value. */
-static bool load_offset(struct store *s)
+bool sandbox_clock_load(struct store *s)
 {
     char text[32];
     int rc = s->ops->meta_get(s, CLOCK_KEY, text, sizeof text);
@@ -138,7 +140,7 @@ void sandbox_clock_handle(void *ctx, const struct http_request *req, struct http
     }
     pthread_mutex_lock(&move_lock);
     locked = true;
-    if (!load_offset(api->store)) {
+    if (!sandbox_clock_load(api->store)) {
         reply_status_error(reply, 500, -1, "the store failed");
         goto out;
     }
@@ -155,10 +157,53 @@ void sandbox_clock_handle(void *ctx, const struct http_request *req, struct http
             goto out;
         }
         clock_set_offset(offset);
+        /* the reply comes after what fell due: script events, expiries, purges */
+        if (housekeeping_run(api) != STORE_OK) {
+            reply_status_error(reply, 500, -1,
+                               "the clock moved, but applying what fell due failed");
+            goto out;
+        }
     }
     reply_now(reply);
 out:
     if (locked)
         pthread_mutex_unlock(&move_lock);
     json_decref(body);
+}
+
+/* Test waybills report as the sandbox carrier; others as their owner, or the one carrier whose
+ * pattern recognises them. */
+static bool injected_carrier_cb(void *ctx, struct feed_event *e, char why[128])
+{
+    struct api *api = ctx;
+    struct carrier carrier;
+    enum recognize_result r = recognize_waybill(api->store, true, e->waybill_id, "", &carrier);
+    if (r == RECOGNIZE_FAILED) {
+        snprintf(why, 128, "the store failed");
+        return false;
+    }
+    if (r == RECOGNIZE_UNKNOWN || !carrier.delivery_id[0]) {
+        snprintf(why, 128, "no carrier recognises waybill %s", e->waybill_id);
+        return false;
+    }
+    memcpy(e->carrier, carrier.delivery_id, sizeof e->carrier);
+    memcpy(e->carrier_name, carrier.delivery_name, sizeof e->carrier_name);
+    return true;
+}
+
+void sandbox_events_handle(void *ctx, const struct http_request *req, struct http_reply *reply)
+{
+    struct api *api = ctx;
+    reply->endpoint = "sandbox_events";
+    if (!admin_key_ok(http_header(req, "Authorization"), api->cfg.admin_key)) {
+        http_reply_header(reply, "WWW-Authenticate", "Bearer");
+        reply_status_error(reply, 401, 401, "the admin key is missing or wrong");
+        return;
+    }
+    if (strcmp(req->method, "POST") != 0) {
+        http_reply_header(reply, "Allow", "POST");
+        reply_status_error(reply, 405, 405, "POST a carrier-feed body");
+        return;
+    }
+    feed_run(api, req, reply, injected_carrier_cb, api);
 }

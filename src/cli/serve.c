@@ -2,16 +2,24 @@
  * graceful stop on SIGTERM/SIGINT. */
 #include "admin/admin.h"
 #include "api/api.h"
+#include "api/content.h"
+#include "api/sandbox.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/setup.h"
 #include "domain/quota.h"
+#include "base/rand.h"
+#include "dispatch/dispatcher.h"
+#include "jobs/housekeeping.h"
+
+#include <curl/curl.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,11 +158,13 @@ static int demo_app(const struct setup *st, const struct api *api)
     return appid && secret ? 0 : -1;
 }
 
-static void load_clock(struct store *s)
+/* Requests may write notifications before the dispatcher runs: they kick whichever runs. */
+static _Atomic(struct dispatcher *) running_dispatcher;
+
+static void kick_cb(void *ctx)
 {
-    char text[32];
-    if (s->ops->meta_get(s, "clock_offset", text, sizeof text) == STORE_OK)
-        clock_set_offset(strtoll(text, NULL, 10));
+    (void)ctx;
+    dispatcher_kick(atomic_load(&running_dispatcher));
 }
 
 int cmd_serve(int argc, char **argv)
@@ -186,6 +196,7 @@ int cmd_serve(int argc, char **argv)
     api.cfg.expire_stalled_s = o.expire_stalled_days * 86400;
     api.cfg.expire_final_s = o.expire_final_days * 86400;
     api.cfg.purge_s = o.purge_days * 86400;
+    api.outbox_due = kick_cb;
 
     /* block the stop signals before any thread starts, so only sigwait below receives them */
     sigset_t stop;
@@ -197,9 +208,20 @@ int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int status = 1;
+    char terms_path[1100];
+    bool terms_optional = !(o.forbidden_terms && *o.forbidden_terms);
+    if (terms_optional)
+        snprintf(terms_path, sizeof terms_path, "%s/forbidden_terms.txt", st.data_dir);
+    else
+        snprintf(terms_path, sizeof terms_path, "%s", o.forbidden_terms);
     struct http_server *srv = NULL;
+    struct housekeeping *jobs = NULL;
+    struct dispatcher *dispatcher = NULL;
+    if (!content_load(terms_path, terms_optional))
+        goto out;
     if (o.sandbox) {
-        load_clock(st.store);
+        if (!sandbox_clock_load(st.store))
+            goto out;
         if (demo_app(&st, &api))
             goto out;
     }
@@ -219,6 +241,19 @@ int cmd_serve(int argc, char **argv)
     while (plen > 0 && public_url[plen - 1] == '/')
         public_url[--plen] = '\0';
     api.cfg.public_url = public_url;
+    char instance[17];
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !rand_hex(instance, 8))
+        goto out;
+    if (st.store->ops->exclusive && st.store->ops->outbox_release(st.store))
+        goto out;
+    dispatcher = dispatcher_start(&api, instance);
+    if (!dispatcher)
+        goto out;
+    atomic_store(&running_dispatcher, dispatcher);
+    /* the sandbox's scripts and shared clock want a fine grain; production only purges */
+    jobs = housekeeping_start(&api, o.sandbox ? 1000u : 60000u);
+    if (!jobs)
+        goto out;
     printf("waybilld %s: listening on http://%.*s:%u\n", o.sandbox ? "sandbox" : "serve",
            (int)strcspn(o.listen, ":"), o.listen, http_server_port(srv));
     printf("store: %s (%s)\n", st.store->ops->name, st.db_url);
@@ -227,11 +262,14 @@ int cmd_serve(int argc, char **argv)
 
     int sig = 0;
     while (sigwait(&stop, &sig) == 0 && sig == SIGHUP)
-        log_msg("info", "SIGHUP: nothing to reload");
+        content_load(terms_path, terms_optional);
     log_msg("info", "signal %d: finishing requests in flight", sig);
-    http_server_stop(srv);
     status = 0;
 out:
+    http_server_stop(srv);
+    housekeeping_stop(jobs);
+    atomic_store(&running_dispatcher, NULL);
+    dispatcher_stop(dispatcher);
     setup_close(&st);
     return status;
 }

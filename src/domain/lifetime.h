@@ -12,6 +12,9 @@ struct lifetime_config {
     int64_t final_s;   /* at 4–6, after the waybill reached it (30 days) */
 };
 
+/* A binding whose phone does not match its waybill's events expires this long after. */
+#define LIFETIME_MISMATCH_S (7 * 86400)
+
 /* The time a binding made at created_at expires, while its waybill is w. */
 int64_t lifetime_expires_at(const struct lifetime_config *cfg, const struct waybill *w,
                             int64_t created_at);

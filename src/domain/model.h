@@ -2,6 +2,8 @@
 #ifndef WB_DOMAIN_MODEL_H
 #define WB_DOMAIN_MODEL_H
 
+#include "domain/status.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -66,6 +68,8 @@ struct waybill {
     int64_t last_event_at;        /* service clock when its last event arrived, 0 if none */
     int64_t final_at;             /* when it reached 4, 5 or 6; 0 before */
     int64_t created_at;
+    struct status_state marks; /* the events that decide its status */
+    int64_t script_start;      /* sandbox test waybills: when their script began, else 0 */
 };
 
 struct binding {
@@ -90,6 +94,43 @@ struct binding {
     int64_t expires_at;
     int64_t purged_at; /* 0 while the binding is kept */
 };
+
+#define NOTICE_ID_SIZE 33 /* "evt_" + 24 hex */
+#define NOTICE_TYPE_SIZE 24
+#define GOODS_ITEM_SIZE 2048 /* one goods item as JSON */
+
+enum notice_state { NOTICE_PENDING = 0, NOTICE_DELIVERED = 1, NOTICE_DEAD = 2 };
+
+/* A notification (SPEC §7): what a binding was told at a key node, and how its delivery goes. */
+struct notice {
+    int64_t seq;             /* creation order, the lists' cursor */
+    char id[NOTICE_ID_SIZE]; /* the event_id */
+    int64_t binding_id;
+    char appid[APPID_SIZE];
+    char openid[OPENID_SIZE];
+    char waybill_id[WAYBILL_ID_SIZE];
+    char type[NOTICE_TYPE_SIZE];
+    int64_t sequence; /* grows per binding */
+    int status;
+    char delivery_id[DELIVERY_ID_SIZE]; /* "" while unknown */
+    char delivery_name[NAME_SIZE];
+    char goods[GOODS_ITEM_SIZE]; /* the first goods item at creation, as JSON */
+    int goods_count;
+    char order_detail_path[PATH_SIZE];
+    int64_t action_time;
+    int64_t created_at;
+    enum notice_state state;
+    int attempts;
+    int64_t next_attempt_at; /* service clock */
+    int64_t delivered_at;    /* 0 until delivered */
+    char last_error[128];
+    /* joined for delivery */
+    char token_nonce[HASH_SIZE];
+    char push_url[URL_SIZE];
+    char push_secret[PUSH_SECRET_SIZE];
+};
+
+const char *notice_state_name(enum notice_state state);
 
 /* Frees what a binding owns; the struct itself is the caller's. */
 void binding_release(struct binding *b);

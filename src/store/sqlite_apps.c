@@ -275,6 +275,23 @@ int sq_carrier_get(struct store *s, const char *delivery_id, struct carrier *out
     return rc;
 }
 
+int sq_carrier_by_key(struct store *s, const char *key_hash, struct carrier *out)
+{
+    static const char sql[] = "SELECT " CARRIER_COLUMNS " FROM carriers WHERE key_hash = ?1";
+    int rc = STORE_ERROR;
+    WITH_CONN(s, c, rc, {
+        sqlite3_stmt *st = sq_prepare(c, sql);
+        if (st) {
+            sq_bind_text(st, 1, key_hash);
+            rc = sq_step_row(c, st);
+            if (rc == STORE_OK)
+                read_carrier(st, out);
+            sqlite3_reset(st);
+        }
+    });
+    return rc;
+}
+
 int sq_carrier_list(struct store *s, store_carrier_cb each, void *ctx)
 {
     static const char sql[] = "SELECT " CARRIER_COLUMNS " FROM carriers ORDER BY delivery_id";

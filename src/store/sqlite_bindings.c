@@ -1,6 +1,8 @@
 /* SQLite ops for waybills and the bindings that follow them. */
 #include "store/sqlite_db.h"
 
+#include "domain/keynode.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,10 +38,12 @@ static int read_binding(sqlite3_stmt *st, struct binding *b)
     return b->goods_json ? STORE_OK : STORE_ERROR;
 }
 
-static int waybill_read(struct sq_conn *c, const char *waybill_id, struct waybill *w)
+int sq_waybill_read(struct sq_conn *c, const char *waybill_id, struct waybill *w)
 {
-    static const char sql[] = "SELECT owner, status, last_event_at, final_at, created_at"
-                              " FROM waybills WHERE waybill_id = ?1";
+    static const char sql[] =
+        "SELECT owner, status, last_event_at, final_at, created_at, latest_at, latest_seq,"
+        " latest_status, signed_at, signed_seq, signed_status, script_start"
+        " FROM waybills WHERE waybill_id = ?1";
     sqlite3_stmt *st = sq_prepare(c, sql);
     if (!st)
         return STORE_ERROR;
@@ -53,6 +57,11 @@ static int waybill_read(struct sq_conn *c, const char *waybill_id, struct waybil
         w->last_event_at = sqlite3_column_int64(st, 2);
         w->final_at = sqlite3_column_int64(st, 3);
         w->created_at = sqlite3_column_int64(st, 4);
+        w->marks.latest = (struct status_mark){
+            sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6), sqlite3_column_int(st, 7)};
+        w->marks.latest_signed = (struct status_mark){
+            sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9), sqlite3_column_int(st, 10)};
+        w->script_start = sqlite3_column_int64(st, 11);
     }
     sqlite3_reset(st);
     return rc;
@@ -61,7 +70,7 @@ static int waybill_read(struct sq_conn *c, const char *waybill_id, struct waybil
 int sq_waybill_get(struct store *s, const char *waybill_id, struct waybill *out)
 {
     int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, { rc = waybill_read(c, waybill_id, out); });
+    WITH_CONN(s, c, rc, { rc = sq_waybill_read(c, waybill_id, out); });
     return rc;
 }
 
@@ -109,25 +118,39 @@ static int count_valid(struct sq_conn *c, const struct bind_op *op, int64_t *cou
 
 static int ensure_waybill(struct sq_conn *c, const struct bind_op *op, struct waybill *w)
 {
-    static const char sql[] =
+    static const char insert_sql[] =
         "INSERT INTO waybills(waybill_id, created_at) VALUES(?1, ?2) ON CONFLICT DO NOTHING";
-    sqlite3_stmt *st = sq_prepare(c, sql);
+    static const char script_sql[] = "UPDATE waybills SET script_start = ?2, script_next_at = ?3"
+                                     " WHERE waybill_id = ?1 AND script_start = 0";
+    sqlite3_stmt *st = sq_prepare(c, insert_sql);
     if (!st)
         return STORE_ERROR;
     sq_bind_text(st, 1, op->binding.waybill_id);
     sq_bind_int(st, 2, op->now);
     int rc = sq_step_done(c, st);
     sqlite3_reset(st);
-    return rc ? rc : waybill_read(c, op->binding.waybill_id, w);
+    if (!rc && op->script_next_at) {
+        if (!(st = sq_prepare(c, script_sql)))
+            return STORE_ERROR;
+        sq_bind_text(st, 1, op->binding.waybill_id);
+        sq_bind_int(st, 2, op->now);
+        sq_bind_int(st, 3, op->script_next_at);
+        rc = sq_step_done(c, st);
+        sqlite3_reset(st);
+    }
+    return rc ? rc : sq_waybill_read(c, op->binding.waybill_id, w);
 }
 
-static int insert_binding(struct sq_conn *c, const struct binding *b, int64_t *id)
+/* progress: where the waybill stands when the binding is made, so that it is told only of the
+ * key nodes still ahead. */
+static int insert_binding(struct sq_conn *c, const struct binding *b,
+                          const struct keynode_progress *progress, int64_t *id)
 {
     static const char sql[] =
         "INSERT INTO bindings(appid, openid, waybill_id, family, token_hash, token_nonce,"
         " receiver_hash, receiver_tail, sender_hash, sender_tail, delivery_id, goods_json,"
-        " trans_id, order_detail_path, created_at, expires_at)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)";
+        " trans_id, order_detail_path, created_at, expires_at, node_rank, abnormal_told,"
+        " mismatched) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)";
     sqlite3_stmt *st = sq_prepare(c, sql);
     if (!st)
         return STORE_ERROR;
@@ -147,10 +170,29 @@ static int insert_binding(struct sq_conn *c, const struct binding *b, int64_t *i
     sq_bind_text(st, 14, b->order_detail_path);
     sq_bind_int(st, 15, b->created_at);
     sq_bind_int(st, 16, b->expires_at);
+    sq_bind_int(st, 17, progress->rank);
+    sq_bind_int(st, 18, progress->abnormal_told);
+    sq_bind_int(st, 19, b->mismatched);
     int rc = sq_step_done(c, st);
     *id = sqlite3_last_insert_rowid(c->db);
     sqlite3_reset(st);
     return rc;
+}
+
+static int tail_contradicted(struct sq_conn *c, const char *waybill_id, const char *tail,
+                             bool *contradicted)
+{
+    static const char sql[] = "SELECT 1 FROM events WHERE waybill_id = ?1 AND phone_tail <> ''"
+                              " AND phone_tail <> ?2 LIMIT 1";
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, waybill_id);
+    sq_bind_text(st, 2, tail);
+    int rc = sq_step_row(c, st);
+    sqlite3_reset(st);
+    *contradicted = rc == STORE_OK;
+    return rc == STORE_ERROR ? rc : STORE_OK;
 }
 
 static int bind_in(struct sq_conn *c, const struct bind_op *op, struct binding *out, bool *created)
@@ -176,8 +218,15 @@ static int bind_in(struct sq_conn *c, const struct bind_op *op, struct binding *
     out->goods_json = strdup(op->binding.goods_json);
     if (!out->goods_json)
         return STORE_ERROR;
+    /* an event already told a phone tail that is not this binding's: someone else's parcel */
+    if ((rc = tail_contradicted(c, out->waybill_id, out->receiver_tail, &out->mismatched)))
+        return rc;
+    if (out->mismatched)
+        out->expires_at = op->now + LIFETIME_MISMATCH_S;
     *created = true;
-    return insert_binding(c, out, &out->id);
+    int rank = keynode_rank(w.status);
+    struct keynode_progress progress = {rank > 0 ? rank : 0, w.status == STATUS_ABNORMAL};
+    return insert_binding(c, out, &progress, &out->id);
 }
 
 int sq_bind(struct store *s, const struct bind_op *op, struct binding *out, bool *created)

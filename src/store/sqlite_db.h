@@ -66,6 +66,13 @@ void sq_bind_limit(sqlite3_stmt *st, int idx, int64_t v);
 void sq_column_text(sqlite3_stmt *st, int col, char *dst, size_t size);
 int64_t sq_column_limit(sqlite3_stmt *st, int col);
 
+/* Reads a waybill inside the caller's transaction. */
+int sq_waybill_read(struct sq_conn *c, const char *waybill_id, struct waybill *w);
+
+/* Writes the notifications a status change causes, inside the caller's transaction. */
+int sq_notify_followers(struct sq_conn *c, const struct events_op *op, const struct feed_event *e,
+                        const struct waybill *w);
+
 /* The schema's migrations, applied in order at open (sqlite_schema.c). */
 int sq_migrate(struct sq_conn *c);
 
@@ -82,6 +89,7 @@ int sq_carrier_put(struct store *s, const struct carrier *c);
 int sq_carrier_get(struct store *s, const char *delivery_id, struct carrier *out);
 int sq_carrier_update(struct store *s, const struct carrier *c);
 int sq_carrier_list(struct store *s, store_carrier_cb each, void *ctx);
+int sq_carrier_by_key(struct store *s, const char *key_hash, struct carrier *out);
 int sq_token_issue(struct store *s, const struct token_rec *t, int64_t grace_until);
 int sq_token_get(struct store *s, const char *hash, struct token_rec *out);
 int sq_stable_get(struct store *s, const char *appid, struct stable_rec *out);
@@ -89,6 +97,21 @@ int sq_stable_put(struct store *s, const struct stable_rec *r);
 int sq_counter_take(struct store *s, const char *key, int64_t day, int64_t limit, int64_t *value);
 int sq_counter_get(struct store *s, const char *key, int64_t day, int64_t *value);
 int sq_waybill_get(struct store *s, const char *waybill_id, struct waybill *out);
+int sq_waybill_trace(struct store *s, const char *waybill_id, store_event_cb each, void *ctx);
+int sq_waybill_binding_count(struct store *s, const char *waybill_id, int64_t *count);
+int sq_events_apply(struct store *s, const struct events_op *op, struct event_result *results);
+int sq_scripts_due(struct store *s, int64_t now, store_script_cb each, void *ctx);
+int sq_script_next(struct store *s, const char *waybill_id, int64_t next_at);
+int sq_notices_list(struct store *s, const struct notice_filter *f, int64_t before_seq, int limit,
+                    store_notice_cb each, void *ctx);
+int sq_notice_get(struct store *s, const char *id, struct notice *out);
+int sq_notice_redeliver(struct store *s, const char *id, int64_t now);
+int sq_outbox_claim(struct store *s, const char *owner, int64_t now, int64_t system_now,
+                    int64_t lease_until, int limit, store_notice_cb each, void *ctx);
+int sq_outbox_settle(struct store *s, const struct notice_outcome *o);
+int sq_outbox_release(struct store *s);
+int sq_notice_counts(struct store *s, int64_t counts[3]);
+int sq_purge(struct store *s, int64_t now, int64_t purge_s, int64_t *count);
 int sq_bind(struct store *s, const struct bind_op *op, struct binding *out, bool *created);
 int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out);
 int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,

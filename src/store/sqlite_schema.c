@@ -48,6 +48,43 @@ static const char *const migrations[] = {
     " purged_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX bindings_user ON bindings(appid, openid, family, waybill_id);"
     "CREATE INDEX bindings_waybill ON bindings(waybill_id);",
+
+    /* 2: carrier events, the status marks they fold into, sandbox scripts, purge */
+    "ALTER TABLE waybills ADD COLUMN latest_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE waybills ADD COLUMN latest_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE waybills ADD COLUMN latest_status INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE waybills ADD COLUMN signed_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE waybills ADD COLUMN signed_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE waybills ADD COLUMN signed_status INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE waybills ADD COLUMN script_start INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE waybills ADD COLUMN script_next_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX waybills_script ON waybills(script_next_at) WHERE script_next_at > 0;"
+    "CREATE TABLE events("
+    " seq INTEGER PRIMARY KEY, carrier TEXT NOT NULL, event_id TEXT NOT NULL,"
+    " waybill_id TEXT NOT NULL, action_time INTEGER NOT NULL, action_type INTEGER NOT NULL,"
+    " status INTEGER NOT NULL, action_msg TEXT NOT NULL, phone_tail TEXT NOT NULL,"
+    " received_at INTEGER NOT NULL, UNIQUE(carrier, event_id));"
+    "CREATE INDEX events_waybill ON events(waybill_id, action_time, seq);"
+    "CREATE INDEX bindings_expiry ON bindings(purged_at, expires_at);"
+    "CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);",
+
+    /* 3: notifications, and each binding's progress along the key nodes */
+    "ALTER TABLE bindings ADD COLUMN node_rank INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bindings ADD COLUMN abnormal_told INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bindings ADD COLUMN notified INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE notifications("
+    " seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, binding_id INTEGER NOT NULL,"
+    " appid TEXT NOT NULL, openid TEXT NOT NULL, waybill_id TEXT NOT NULL, type TEXT NOT NULL,"
+    " sequence INTEGER NOT NULL, status INTEGER NOT NULL, delivery_id TEXT NOT NULL,"
+    " delivery_name TEXT NOT NULL, goods TEXT NOT NULL, goods_count INTEGER NOT NULL,"
+    " order_detail_path TEXT NOT NULL, action_time INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,"
+    " delivered_at INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+    " lease_owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX notifications_due ON notifications(state, next_attempt_at);"
+    "CREATE INDEX notifications_user ON notifications(appid, openid, seq);"
+    "CREATE INDEX notifications_state ON notifications(state, seq);",
 };
 
 int sq_migrate(struct sq_conn *c)

@@ -6,6 +6,7 @@
 #ifndef WB_STORE_STORE_H
 #define WB_STORE_STORE_H
 
+#include "domain/feed.h"
 #include "domain/lifetime.h"
 #include "domain/model.h"
 
@@ -50,7 +51,50 @@ struct bind_op {
     int64_t now;
     int64_t max_bindings; /* < 0: no cap */
     struct lifetime_config lifetime;
+    int64_t script_next_at; /* sandbox test waybills: the script's first delivery, else 0; the
+                               script starts at now unless the waybill's has started already */
 };
+
+/* Carrier events as one unit of work (SPEC §5.3): each is a duplicate (its carrier reported its
+ * event_id before), rejected (the waybill belongs to another carrier), or accepted: stored, folded
+ * into its waybill's status, its phone tail checked against the bindings, their expiry moved. */
+enum event_outcome { EVENT_ACCEPTED = 0, EVENT_DUPLICATE = 1, EVENT_REJECTED = 2 };
+
+struct event_result {
+    enum event_outcome outcome;
+    char reason[128]; /* for rejected events */
+};
+
+struct events_op {
+    const struct feed_event *events; /* each with its carrier set */
+    size_t count;
+    int64_t now;
+    struct lifetime_config lifetime;
+    bool notify_abnormal;
+    int64_t *notices; /* out: how many notifications the unit of work wrote */
+};
+
+/* Which notifications a list shows: NULL / -1 for any. */
+struct notice_filter {
+    const char *appid;
+    const char *openid;
+    int state;
+};
+
+/* How a delivery attempt ended: the state, attempts, next attempt and error to store. */
+struct notice_outcome {
+    const char *id;
+    enum notice_state state;
+    int attempts;
+    int64_t next_attempt_at;
+    int64_t delivered_at;
+    const char *error;
+};
+
+typedef int (*store_notice_cb)(void *ctx, const struct notice *n);
+
+typedef int (*store_event_cb)(void *ctx, const struct feed_event *e);
+typedef int (*store_script_cb)(void *ctx, const char *waybill_id, int64_t start);
 
 /* A page of a list: items after the cursor `after` ("" for the first page), at most limit. */
 typedef int (*store_app_cb)(void *ctx, const struct app *a);
@@ -60,6 +104,9 @@ struct store;
 
 struct store_ops {
     const char *name;
+    /* One process owns the store (SQLite): leases left by a killed process can be ended at start.
+     */
+    bool exclusive;
     void (*close)(struct store *s);
     /* STORE_OK when the store answers. */
     int (*ping)(struct store *s);
@@ -81,6 +128,8 @@ struct store_ops {
     int (*carrier_get)(struct store *s, const char *delivery_id, struct carrier *out);
     int (*carrier_update)(struct store *s, const struct carrier *c);
     int (*carrier_list)(struct store *s, store_carrier_cb each, void *ctx);
+    /* The carrier whose feed key hashes to key_hash. */
+    int (*carrier_by_key)(struct store *s, const char *key_hash, struct carrier *out);
 
     /* Stores a new token and ends older ones of (appid, kind): the one issued just before keeps
      * valid_until = grace_until, older ones end at t->issued_at. */
@@ -96,6 +145,39 @@ struct store_ops {
     int (*counter_get)(struct store *s, const char *key, int64_t day, int64_t *value);
 
     int (*waybill_get)(struct store *s, const char *waybill_id, struct waybill *out);
+    /* The waybill's events, oldest first (action_time, then arrival). */
+    int (*waybill_trace)(struct store *s, const char *waybill_id, store_event_cb each, void *ctx);
+    int (*waybill_binding_count)(struct store *s, const char *waybill_id, int64_t *count);
+    /* results has op->count entries. */
+    int (*events_apply)(struct store *s, const struct events_op *op, struct event_result *results);
+
+    /* Notifications, newest first (seq below before_seq, 0 for the first page). */
+    int (*notices_list)(struct store *s, const struct notice_filter *f, int64_t before_seq,
+                        int limit, store_notice_cb each, void *ctx);
+    int (*notice_get)(struct store *s, const char *id, struct notice *out);
+    /* Queues a delivered or dead notification again (attempts from 0); STORE_CONFLICT when it
+     * is pending. */
+    int (*notice_redeliver)(struct store *s, const char *id, int64_t now);
+    /* Claims up to limit pending notifications due by now whose lease has lapsed (lease times on
+     * the system clock): each is leased to owner until lease_until and handed to each, with the
+     * app's push_url and push_secret and the binding's token nonce. */
+    int (*outbox_claim)(struct store *s, const char *owner, int64_t now, int64_t system_now,
+                        int64_t lease_until, int limit, store_notice_cb each, void *ctx);
+    /* Records an attempt's outcome and ends the lease. */
+    int (*outbox_settle)(struct store *s, const struct notice_outcome *o);
+    /* Ends every lease (a single process owning its store, at start). */
+    int (*outbox_release)(struct store *s);
+    /* counts[state] = notifications in that state. */
+    int (*notice_counts)(struct store *s, int64_t counts[3]);
+
+    /* Sandbox scripts with a delivery due by now, and moving a script's next delivery (0: done). */
+    int (*scripts_due)(struct store *s, int64_t now, store_script_cb each, void *ctx);
+    int (*script_next)(struct store *s, const char *waybill_id, int64_t next_at);
+
+    /* Purges bindings expired for purge_s by now: their goods, phones and trans_id are erased and
+     * their token answers 9300559 from then on. *count gets how many. Also forgets access tokens
+     * a day past expiry. */
+    int (*purge)(struct store *s, int64_t now, int64_t purge_s, int64_t *count);
 
     /* *created tells whether out is new; out->goods_json is the caller's to free. */
     int (*bind)(struct store *s, const struct bind_op *op, struct binding *out, bool *created);

@@ -1,7 +1,11 @@
 """SPEC §4.4: get_delivery_list lists the carriers registered with the deployment (and the sandbox
 carrier WXTEST, "Sandbox Express", in sandbox mode), for an empty body or {}."""
 
+import os
+import sys
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import DELIVERY_LIST, ServerTest
 

@@ -1,7 +1,11 @@
 """SPEC §2 and §2.1: the error shape, HTTP 200 for business errors, and the check order
 path → method → access_token → eligibility → body, on every merchant endpoint."""
 
+import os
+import sys
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (DELIVERY_LIST, FOLLOW, MERCHANT_PATHS, OPEN_MSG, QUERY_FOLLOW, RID_RE,
                      STABLE_TOKEN, ServerTest, bind_body, new_openid, sandbox_waybill)
@@ -150,6 +154,8 @@ class ErrorShapeAndOrder(ServerTest):
                 rids.add(rid)
         r = self.call(FOLLOW, None, None, method="GET")
         self.assert_err(r, 43002, check_log=True)
+        self.assert_err(self.srv.token_reply(self.app, secret="wrong"), 40125, check_log=True)
+        self.assert_err(self.call(STABLE_TOKEN, {"grant_type": "x"}), 40002, check_log=True)
 
     def test_success_has_no_rid_and_the_json_content_type(self):
         r = self.call(DELIVERY_LIST, {}, self.app.token)

@@ -2,10 +2,19 @@
 order of the checks, goods image URLs, waybill recognition (931023), idempotent binds, and openid
 ownership outside the sandbox (40003, 9300534)."""
 
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 from harness import (BIND_PATHS, DELIVERY_LIST, FOLLOW, OMIT, QUERY_FOLLOW, QUERY_TRACE, TRACE,
-                     ServerTest, bind_body, goods, new_openid, sandbox_waybill, sf_waybill)
+                     UPDATE_PATHS, Server, ServerTest, bind_body, goods, new_openid,
+                     sandbox_waybill, sf_waybill)
 
 CJK40 = "商" * 40
 CJK41 = "商" * 41
@@ -290,6 +299,42 @@ class Recognition(ServerTest):
         self.assert_ok(q)
         self.assertNotIn("delivery_info", q.json, q)
 
+    def push_event(self, key, waybill_id, status=1):
+        ev = {"events": [{"event_id": "e-" + new_openid(), "waybill_id": waybill_id,
+                          "action_time": self.srv.clock() - 60, "action_type": 100001,
+                          "status": status, "action_msg": "揽收"}]}
+        r = self.srv.request("POST", "/carrier/v1/events", ev, {"Authorization": "Bearer " + key})
+        if r.status == 404:
+            self.skipTest("the carrier feed (/carrier/v1/events) is not served yet")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.get("accepted"), 1, r)
+
+    def test_waybill_reported_by_a_carrier_is_recognised(self):
+        key = self.srv.new_carrier("NPX", "No Pattern Express", "^NPX[0-9]{20}$")
+        wb = "FREEFORM" + sandbox_waybill()[-10:]
+        self.assert_err(self.bind_reply(wb), 931023)
+        self.push_event(key, wb)
+        r = self.bind_reply(wb)
+        self.assert_ok(r)
+        q = self.call(QUERY_FOLLOW, {"waybill_token": r["waybill_token"]}, self.app.token)
+        self.assertEqual(q["delivery_info"], {"delivery_id": "NPX",
+                                              "delivery_name": "No Pattern Express"})
+        self.assertEqual(q["waybill_info"]["status"], 1)
+        # a new binding starts at the waybill's current status
+        t = self.bind_reply(wb, TRACE)
+        self.assertEqual(self.call(QUERY_TRACE, {"waybill_token": t["waybill_token"]},
+                                   self.app.token)["waybill_info"]["status"], 1)
+
+    def test_delivery_id_contradicting_the_owner_is_47001(self):
+        key = self.srv.new_carrier("OWN", "Owner Express", "^OWN[0-9]+$")
+        wb = "OWN" + sandbox_waybill()[-10:]
+        self.push_event(key, wb)
+        for path in BIND_PATHS:
+            with self.subTest(path=path):
+                self.assert_err(self.bind_reply(wb, path, delivery_id="YTO"), 47001,
+                                "delivery_id")
+                self.assert_ok(self.bind_reply(wb, path, delivery_id="OWN"))
+
     def test_recognition_after_image_check(self):
         r = self.bind_reply("ABC123", goods_info=items(1, img="http://[::1]/"))
         self.assert_err(r, 9300561)
@@ -449,6 +494,79 @@ class OutsideSandbox(ServerTest):
         ids = [d["delivery_id"] for d in r["delivery_list"]]
         self.assertNotIn("WXTEST", ids)
         self.assertIn("SF", ids)
+
+
+class ContentRules(ServerTest):
+    """§6.4: goods text against DIR/forbidden_terms.txt (87014, the field in the detail, not the
+    term), after the image check and before recognition; reloaded on SIGHUP."""
+
+    @classmethod
+    def start_server(cls, **kw):
+        cls.dir = tempfile.mkdtemp(prefix="waybilld-terms-")
+        with open(os.path.join(cls.dir, "forbidden_terms.txt"), "w", encoding="utf-8") as fh:
+            fh.write("代开发票\nCasino\n")
+        return Server(data_dir=cls.dir, sandbox=True).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def class_setup(cls):
+        cls.app = cls.srv.new_app()
+
+    def try_bind(self, path=FOLLOW, waybill_id=None, **over):
+        body = bind_body(new_openid(), waybill_id or sandbox_waybill(), **over)
+        return self.call(path, body, self.app.token)
+
+    def test_forbidden_terms_87014(self):
+        cases = [(goods(1, name="正品代开发票"), "goods_name"),
+                 (goods(1, desc="best cAsInO in town"), "goods_desc"),
+                 (goods(3, name="CASINO"), "goods_name")]
+        for path in BIND_PATHS:
+            for gi, field in cases:
+                with self.subTest(path=path, goods=gi):
+                    detail = self.assert_err(self.try_bind(path, goods_info=gi), 87014, field)
+                    self.assertNotIn("代开发票", detail)
+                    self.assertNotIn("casino", detail.lower())
+            with self.subTest(path=path, case="near misses pass"):
+                self.assert_ok(self.try_bind(path, goods_info=goods(1, name="代开 发票 casin")))
+
+    def test_content_order(self):
+        bad_img = goods(1, name="Casino", img="http://10.0.0.1/")
+        self.assert_err(self.try_bind(goods_info=bad_img), 9300561)
+        self.assert_err(self.try_bind(waybill_id="NOTRECOGNISED", goods_info=goods(
+            1, name="Casino")), 87014)
+
+    def test_update_refused_and_not_counted(self):
+        tok = self.bind(self.app, goods_info=goods(1, name="好东西"))[0]
+        for path in UPDATE_PATHS:
+            r = self.call(path, {"waybill_token": tok, "goods_info": goods(1, name="casino")},
+                          self.app.token)
+            self.assert_err(r, 87014, "goods_name")
+        r = self.query(self.app, tok)
+        self.assertEqual(r["shop_info"]["goods_info"]["detail_list"][0]["goods_name"], "好东西")
+        for i in range(10):
+            self.assert_ok(self.call(UPDATE_PATHS[0], {"waybill_token": tok,
+                                                       "goods_info": goods(1, name="n%d" % i)},
+                                     self.app.token))
+
+    def test_reload_on_sighup(self):
+        self.assert_ok(self.try_bind(goods_info=goods(1, name="新违禁词")))
+        with open(os.path.join(self.dir, "forbidden_terms.txt"), "a", encoding="utf-8") as fh:
+            fh.write("新违禁词\n")
+        self.srv.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 3
+        while True:
+            r = self.try_bind(goods_info=goods(1, name="新违禁词"))
+            if r.errcode == 87014 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assert_err(r, 87014, "goods_name")
+        self.assertTrue(self.srv.alive())
 
 
 if __name__ == "__main__":

@@ -2,7 +2,11 @@
 update_waybill_goods — tokens of either family on either path, 9300507, 9300534, the goods rules,
 and the update limit (9300560; a refused update does not count; --max-updates; PATCH max_updates)."""
 
+import os
+import sys
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (FOLLOW, QUERY_PATHS, TRACE, UPDATE_FOLLOW, UPDATE_PATHS,
                      ServerTest, goods, new_openid)

@@ -1,7 +1,11 @@
 """SPEC §6.2: per-app daily calls per family, per-user daily binds and the valid-binding cap, all
 9300513, lowered through PATCH so that they are cheap to reach; where each sits in the check order."""
 
+import os
+import sys
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (DELIVERY_LIST, FOLLOW, QUERY_FOLLOW, QUERY_TRACE, TRACE, UPDATE_FOLLOW,
                      UPDATE_PATHS, ServerTest, bind_body, goods, new_openid, run_concurrently,

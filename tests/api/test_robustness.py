@@ -4,9 +4,13 @@ documented errcode (or is stored verbatim), the server stays up, and the stored 
 
 import http.client
 import json
+import os
 import socket
+import sys
 import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (FOLLOW, QUERY_FOLLOW, TRACE, UPDATE_FOLLOW, ServerTest, bind_body, goods,
                      new_openid, sandbox_waybill)
@@ -256,7 +260,7 @@ class Connections(ServerTest):
         self.assert_ok(self.call(FOLLOW, bind_body(new_openid(), sandbox_waybill()),
                                  self.app.token))
 
-    def raw_exchange(self, data, read=True, timeout=5):
+    def raw_exchange(self, data, read=True, timeout=3):
         s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=timeout)
         try:
             try:
@@ -323,8 +327,8 @@ class Connections(ServerTest):
     def test_truncated_and_lying_requests(self):
         target = self.url(FOLLOW).encode()
         head = b"POST " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        # a body shorter than its Content-Length, then the client goes away
-        self.raw_exchange(head + b"Content-Length: 500\r\n\r\n{\"openid\":", read=False)
+        # (a body shorter than its Content-Length, then the client going away, is in
+        # test_restart: it must not hold a graceful stop back)
         # an absurd Content-Length
         out = self.raw_exchange(head + b"Content-Length: 99999999999\r\n\r\n{}")
         self.assertTrue(out == b"" or out.startswith(b"HTTP/1.1 "), out[:200])

@@ -2,10 +2,13 @@
 overlap, expiry (42001) on the sandbox clock, force_refresh limits and the daily limit (45009)."""
 
 import os
+import sys
 import threading
 import time
 import unittest
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (DELIVERY_LIST, FOLLOW, QUERY_FOLLOW, STABLE_TOKEN, TOKEN, ServerTest,
                      bind_body, new_openid, sandbox_waybill)
