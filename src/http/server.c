@@ -196,7 +196,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
         .method = x->req.method,
         /* /l/ paths carry a waybill token, which logs never show (SPEC §9.1) */
         .path = strncmp(x->req.path, "/l/", 3) == 0 ? "/l/*" : x->req.path,
-        .status = x->reply.status,
+        .status = x->answering ? x->reply.status : 0, /* 0: abandoned before any reply */
         .errcode = x->reply.errcode,
         .duration_us = clock_mono_us() - x->started_us,
     });

@@ -1,8 +1,8 @@
 """Black-box API test harness: starts the real waybilld on loopback and talks to it over HTTP.
 
 Python 3 standard library only. Each test module builds on ServerTest, which starts one server per
-test class (or one per test with fresh_server_per_test) in a temporary data directory and stops it by
-its PID afterwards. Every check is made from outside, against SPEC.md.
+test class (or one per test with fresh_server_per_test) in a temporary data directory and stops
+it by its PID afterwards. Every check is made from outside, against SPEC.md.
 """
 
 import http.client
@@ -187,7 +187,8 @@ class App:
 
 
 class Server:
-    """One waybilld process on 127.0.0.1:0 with its own data dir (removed at cleanup unless kept)."""
+    """One waybilld process on 127.0.0.1:0 with its own data dir (removed at cleanup when the
+    harness made it)."""
 
     def __init__(self, data_dir=None, sandbox=True, admin_key=None, extra_args=(), env=None,
                  pass_admin_key=True):
@@ -217,6 +218,16 @@ class Server:
         return args + self.extra_args
 
     def start(self, timeout=20):
+        """Starts the server and waits until it is healthy; on failure it raises, after removing
+        the data dir it made."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            if self.owns_dir:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+            raise
+
+    def _start(self, timeout):
         if not os.access(BIN, os.X_OK):
             raise RuntimeError("waybilld binary not found at %s (set WAYBILLD_BIN)" % BIN)
         env = dict(os.environ)
@@ -278,7 +289,8 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, sig=signal.SIGTERM, grace=5.0):
-        """Sends sig to the server's PID, then SIGKILL after grace seconds; returns the exit code."""
+        """Sends sig to the server's PID, then SIGKILL after grace seconds; returns the exit
+        code."""
         if self.proc is None:
             return self.returncode
         if self.proc.poll() is None:

@@ -1,6 +1,7 @@
 """SPEC §4.2, §4.3: query_follow_trace / query_trace replies and update_follow_waybill_goods /
 update_waybill_goods — tokens of either family on either path, 9300507, 9300534, the goods rules,
-and the update limit (9300560; a refused update does not count; --max-updates; PATCH max_updates)."""
+and the update limit (9300560; a refused update does not count; --max-updates; PATCH
+max_updates)."""
 
 import os
 import sys

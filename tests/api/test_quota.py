@@ -1,5 +1,6 @@
 """SPEC §6.2: per-app daily calls per family, per-user daily binds and the valid-binding cap, all
-9300513, lowered through PATCH so that they are cheap to reach; where each sits in the check order."""
+9300513, lowered through PATCH so that they are cheap to reach; where each sits in the check
+order."""
 
 import os
 import sys
@@ -161,9 +162,11 @@ class ExactUnderConcurrency(ServerTest):
     def test_concurrent_updates_respect_the_update_limit(self):
         app = self.new_app()
         tok = self.bind(app)[0]
-        calls = [lambda i=i: self.call(UPDATE_PATHS[i % 2], {"waybill_token": tok,
-                                                             "goods_info": goods(1, name="c%d" % i)},
-                                       app.token) for i in range(16)]
+        def update(i):
+            body = {"waybill_token": tok, "goods_info": goods(1, name="c%d" % i)}
+            return self.call(UPDATE_PATHS[i % 2], body, app.token)
+
+        calls = [lambda i=i: update(i) for i in range(16)]
         codes = self.codes(run_concurrently(calls))
         self.assertEqual(codes, [0] * 10 + [9300560] * 6, codes)
 

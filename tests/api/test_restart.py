@@ -155,7 +155,8 @@ class Restart(ServerTest):
         s2 = Server(data_dir=d, sandbox=True, pass_admin_key=False).start()
         self.servers.append(s2)
         s2.admin_key = key
-        self.assertEqual(s2.admin("GET", "/admin/v1/apps").status, 200, "the same key after restart")
+        self.assertEqual(s2.admin("GET", "/admin/v1/apps").status, 200,
+                         "the same key after restart")
 
     def test_abandoned_requests_do_not_hold_a_graceful_stop(self):
         """Clients that send headers and part of a body, then vanish: SIGTERM still exits 0

@@ -1,6 +1,7 @@
 """SPEC §2: hostile bodies — malformed JSON, wrong types, invalid UTF-8, oversized bodies, deep
 nesting, NUL bytes, duplicate keys, control characters, SQL metacharacters — each gets its
-documented errcode (or is stored verbatim), the server stays up, and the stored data is unchanged."""
+documented errcode (or is stored verbatim), the server stays up, and the stored data is
+unchanged."""
 
 import http.client
 import json

@@ -390,15 +390,12 @@ class TokenDailyLimit(ServerTest):
                     conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=30)
             conn.close()
 
-        t0 = time.monotonic()
         threads = [threading.Thread(target=worker) for _ in range(4)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        elapsed = time.monotonic() - t0
         self.assertEqual(failures[:3], [], "%d of 2000 calls failed" % len(failures))
-        self.assertLess(elapsed, 60)
         self.assert_err(self.srv.token_reply(app), 45009)
         # the secret is checked before the daily limit; other apps are not affected
         self.assert_err(self.srv.token_reply(app, secret="wrong"), 40125)
