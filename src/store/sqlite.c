@@ -9,6 +9,7 @@
 static void sq_close(struct store *s)
 {
     struct sq_store *sq = (struct sq_store *)s;
+    sq_writer_stop(sq);
     for (int i = 0; i < sq->idle_count; i++) {
         struct sq_conn *c = sq->idle[i];
         for (int j = 0; j < c->cached; j++)
@@ -18,6 +19,9 @@ static void sq_close(struct store *s)
     }
     pthread_mutex_destroy(&sq->lock);
     pthread_cond_destroy(&sq->freed);
+    pthread_mutex_destroy(&sq->queue_lock);
+    pthread_cond_destroy(&sq->queue_ready);
+    pthread_cond_destroy(&sq->units_done);
     free(sq);
 }
 
@@ -86,6 +90,9 @@ static struct store *sqlite_open(const char *path)
     memcpy(sq->path, path, n + 1);
     pthread_mutex_init(&sq->lock, NULL);
     pthread_cond_init(&sq->freed, NULL);
+    pthread_mutex_init(&sq->queue_lock, NULL);
+    pthread_cond_init(&sq->queue_ready, NULL);
+    pthread_cond_init(&sq->units_done, NULL);
     struct sq_conn *c = sq_acquire(sq);
     if (!c || sq_migrate(c)) {
         sq_release(sq, c);
@@ -93,6 +100,10 @@ static struct store *sqlite_open(const char *path)
         return NULL;
     }
     sq_release(sq, c);
+    if (sq_writer_start(sq)) {
+        sq_close(&sq->base);
+        return NULL;
+    }
     return &sq->base;
 }
 

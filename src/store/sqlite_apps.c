@@ -20,21 +20,30 @@ int sq_meta_get(struct store *s, const char *key, char *out, size_t size)
     return rc;
 }
 
-int sq_meta_set(struct store *s, const char *key, const char *value)
+struct meta_args {
+    const char *key;
+    const char *value;
+};
+
+static int meta_set_unit(struct sq_conn *c, void *arg)
 {
     static const char sql[] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                               " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            sq_bind_text(st, 1, key);
-            sq_bind_text(st, 2, value);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        }
-    });
+    const struct meta_args *m = arg;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, m->key);
+    sq_bind_text(st, 2, m->value);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
     return rc;
+}
+
+int sq_meta_set(struct store *s, const char *key, const char *value)
+{
+    struct meta_args m = {key, value};
+    return sq_write(SQ_STORE(s), meta_set_unit, &m);
 }
 
 #define APP_COLUMNS                                                                                \
@@ -79,41 +88,45 @@ static void read_app(sqlite3_stmt *st, struct app *a)
     a->created_at = sqlite3_column_int64(st, 13);
 }
 
-int sq_app_put(struct store *s, const struct app *a)
+static int app_put_unit(struct sq_conn *c, void *arg)
 {
     static const char sql[] = "INSERT INTO apps(" APP_COLUMNS ")"
                               " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            bind_app(st, a);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        }
-    });
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    bind_app(st, arg);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
     return rc;
 }
 
-int sq_app_update(struct store *s, const struct app *a)
+int sq_app_put(struct store *s, const struct app *a)
+{
+    return sq_write(SQ_STORE(s), app_put_unit, (void *)a);
+}
+
+static int app_update_unit(struct sq_conn *c, void *arg)
 {
     static const char sql[] =
         "UPDATE apps SET name = ?2, secret_hash = ?3, push_secret = ?4, push_url = ?5,"
         " released = ?6, pay_tx_90d = ?7, enabled = ?8, daily_quota = ?9,"
         " user_daily_quota = ?10, user_daily_quota_query = ?11, max_bindings = ?12,"
         " max_updates = ?13, created_at = ?14 WHERE appid = ?1";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            bind_app(st, a);
-            rc = sq_step_done(c, st);
-            if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
-                rc = STORE_NOT_FOUND;
-            sqlite3_reset(st);
-        }
-    });
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    bind_app(st, arg);
+    int rc = sq_step_done(c, st);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = STORE_NOT_FOUND;
+    sqlite3_reset(st);
     return rc;
+}
+
+int sq_app_update(struct store *s, const struct app *a)
+{
+    return sq_write(SQ_STORE(s), app_update_unit, (void *)a);
 }
 
 int sq_app_get(struct store *s, const char *appid, struct app *out)
@@ -157,24 +170,27 @@ int sq_app_list(struct store *s, const char *after, int limit, store_app_cb each
     return rc;
 }
 
-int sq_user_put(struct store *s, const struct user *u)
+static int user_put_unit(struct sq_conn *c, void *arg)
 {
     static const char sql[] = "INSERT INTO users(openid, appid, phone_hash, phone_tail, created_at)"
                               " VALUES(?1, ?2, ?3, ?4, ?5)";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            sq_bind_text(st, 1, u->openid);
-            sq_bind_text(st, 2, u->appid);
-            sq_bind_text(st, 3, u->phone_hash);
-            sq_bind_text(st, 4, u->phone_tail);
-            sq_bind_int(st, 5, u->created_at);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        }
-    });
+    const struct user *u = arg;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, u->openid);
+    sq_bind_text(st, 2, u->appid);
+    sq_bind_text(st, 3, u->phone_hash);
+    sq_bind_text(st, 4, u->phone_tail);
+    sq_bind_int(st, 5, u->created_at);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
     return rc;
+}
+
+int sq_user_put(struct store *s, const struct user *u)
+{
+    return sq_write(SQ_STORE(s), user_put_unit, (void *)u);
 }
 
 int sq_user_get(struct store *s, const char *openid, struct user *out)
@@ -224,38 +240,41 @@ static void read_carrier(sqlite3_stmt *st, struct carrier *c)
     c->created_at = sqlite3_column_int64(st, 5);
 }
 
-int sq_carrier_put(struct store *s, const struct carrier *carrier)
+static int carrier_put_unit(struct sq_conn *c, void *arg)
 {
     static const char sql[] = "INSERT INTO carriers(" CARRIER_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6)";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            bind_carrier(st, carrier);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        }
-    });
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    bind_carrier(st, arg);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_carrier_put(struct store *s, const struct carrier *carrier)
+{
+    return sq_write(SQ_STORE(s), carrier_put_unit, (void *)carrier);
+}
+
+static int carrier_update_unit(struct sq_conn *c, void *arg)
+{
+    static const char sql[] = "UPDATE carriers SET delivery_name = ?2, waybill_pattern = ?3,"
+                              " key_hash = ?4, enabled = ?5, created_at = ?6 WHERE delivery_id = ?1";
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    bind_carrier(st, arg);
+    int rc = sq_step_done(c, st);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = STORE_NOT_FOUND;
+    sqlite3_reset(st);
     return rc;
 }
 
 int sq_carrier_update(struct store *s, const struct carrier *carrier)
 {
-    static const char sql[] =
-        "UPDATE carriers SET delivery_name = ?2, waybill_pattern = ?3,"
-        " key_hash = ?4, enabled = ?5, created_at = ?6 WHERE delivery_id = ?1";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            bind_carrier(st, carrier);
-            rc = sq_step_done(c, st);
-            if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
-                rc = STORE_NOT_FOUND;
-            sqlite3_reset(st);
-        }
-    });
-    return rc;
+    return sq_write(SQ_STORE(s), carrier_update_unit, (void *)carrier);
 }
 
 int sq_carrier_get(struct store *s, const char *delivery_id, struct carrier *out)

@@ -229,19 +229,23 @@ static int bind_in(struct sq_conn *c, const struct bind_op *op, struct binding *
     return insert_binding(c, out, &progress, &out->id);
 }
 
+struct bind_args {
+    const struct bind_op *op;
+    struct binding *out;
+    bool *created;
+};
+
+static int bind_unit(struct sq_conn *c, void *arg)
+{
+    const struct bind_args *a = arg;
+    return bind_in(c, a->op, a->out, a->created);
+}
+
 int sq_bind(struct store *s, const struct bind_op *op, struct binding *out, bool *created)
 {
-    int rc = STORE_ERROR;
     memset(out, 0, sizeof *out);
-    WITH_CONN(s, c, rc, {
-        rc = sq_begin(c);
-        if (!rc)
-            rc = bind_in(c, op, out, created);
-        if (!rc)
-            rc = sq_commit(c);
-        if (rc)
-            sq_rollback(c);
-    });
+    struct bind_args a = {op, out, created};
+    int rc = sq_write(SQ_STORE(s), bind_unit, &a);
     if (rc)
         binding_release(out);
     return rc;
@@ -265,23 +269,33 @@ int sq_binding_by_token(struct store *s, const char *token_hash, struct binding 
     return rc;
 }
 
-int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
-                            int64_t max_updates)
+struct goods_args {
+    int64_t binding_id;
+    const char *goods_json;
+    int64_t max_updates;
+};
+
+static int update_goods_unit(struct sq_conn *c, void *arg)
 {
     static const char sql[] = "UPDATE bindings SET goods_json = ?2, updates = updates + 1"
                               " WHERE id = ?1 AND updates < ?3";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            sq_bind_int(st, 1, binding_id);
-            sq_bind_text(st, 2, goods_json);
-            sq_bind_int(st, 3, max_updates);
-            rc = sq_step_done(c, st);
-            if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
-                rc = STORE_LIMIT;
-            sqlite3_reset(st);
-        }
-    });
+    const struct goods_args *a = arg;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_int(st, 1, a->binding_id);
+    sq_bind_text(st, 2, a->goods_json);
+    sq_bind_int(st, 3, a->max_updates);
+    int rc = sq_step_done(c, st);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = STORE_LIMIT;
+    sqlite3_reset(st);
     return rc;
+}
+
+int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
+                            int64_t max_updates)
+{
+    struct goods_args a = {binding_id, goods_json, max_updates};
+    return sq_write(SQ_STORE(s), update_goods_unit, &a);
 }

@@ -33,15 +33,38 @@ struct sq_conn {
     int cached;
 };
 
+struct sq_unit;
+
 struct sq_store {
     struct store base;
     char path[1024];
+    /* the pool of connections for reads */
     pthread_mutex_t lock;
     pthread_cond_t freed;
     struct sq_conn *idle[SQ_POOL];
     int idle_count;
     int open_count;
+    /* the writer: one connection, one thread, a queue of units of work (sqlite_writer.c) */
+    struct sq_conn *writer;
+    pthread_t writer_thread;
+    bool writer_running;
+    bool stopping;
+    pthread_mutex_t queue_lock;
+    pthread_cond_t queue_ready;
+    pthread_cond_t units_done;
+    struct sq_unit *queue, *queue_tail;
+    uint64_t batches, units;
 };
+
+/* A unit of work: runs inside the writer's transaction on c; STORE_OK keeps its writes, anything
+ * else undoes them (and only them). */
+typedef int (*sq_unit_fn)(struct sq_conn *c, void *arg);
+
+/* Runs run(c, arg) in the next group commit and returns its result once the commit is durable
+ * (STORE_ERROR if the commit failed). Blocks the calling thread. */
+int sq_write(struct sq_store *s, sq_unit_fn run, void *arg);
+int sq_writer_start(struct sq_store *s);
+void sq_writer_stop(struct sq_store *s);
 
 /* Takes a connection from the pool (opening one when none is idle); NULL on failure. */
 struct sq_conn *sq_acquire(struct sq_store *s);

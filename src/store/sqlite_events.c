@@ -158,20 +158,30 @@ static int apply_one(struct sq_conn *c, const struct events_op *batch, const str
     return w.status != before ? sq_notify_followers(c, op, e, &w) : STORE_OK;
 }
 
+struct apply_args {
+    const struct events_op *op;
+    struct event_result *results;
+};
+
+static int events_apply_unit(struct sq_conn *c, void *arg)
+{
+    const struct apply_args *a = arg;
+    int rc = STORE_OK;
+    for (size_t i = 0; !rc && i < a->op->count; i++) {
+        memset(&a->results[i], 0, sizeof a->results[i]);
+        rc = apply_one(c, a->op, &a->op->events[i], &a->results[i]);
+    }
+    return rc;
+}
+
 int sq_events_apply(struct store *s, const struct events_op *op, struct event_result *results)
 {
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        rc = sq_begin(c);
-        for (size_t i = 0; !rc && i < op->count; i++) {
-            memset(&results[i], 0, sizeof results[i]);
-            rc = apply_one(c, op, &op->events[i], &results[i]);
-        }
-        if (!rc)
-            rc = sq_commit(c);
-        if (rc)
-            sq_rollback(c);
-    });
+    struct apply_args a = {op, results};
+    if (op->notices)
+        *op->notices = 0;
+    int rc = sq_write(SQ_STORE(s), events_apply_unit, &a);
+    if (rc && op->notices)
+        *op->notices = 0;
     return rc;
 }
 
@@ -256,54 +266,64 @@ int sq_scripts_due(struct store *s, int64_t now, store_script_cb each, void *ctx
     return rc;
 }
 
-int sq_script_next(struct store *s, const char *waybill_id, int64_t next_at)
+struct script_args {
+    const char *waybill_id;
+    int64_t next_at;
+};
+
+static int script_next_unit(struct sq_conn *c, void *arg)
 {
     static const char sql[] = "UPDATE waybills SET script_next_at = ?2 WHERE waybill_id = ?1";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            sq_bind_text(st, 1, waybill_id);
-            sq_bind_int(st, 2, next_at);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        }
-    });
+    const struct script_args *a = arg;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, a->waybill_id);
+    sq_bind_int(st, 2, a->next_at);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
     return rc;
 }
 
-int sq_purge(struct store *s, int64_t now, int64_t purge_s, int64_t *count)
+int sq_script_next(struct store *s, const char *waybill_id, int64_t next_at)
+{
+    struct script_args a = {waybill_id, next_at};
+    return sq_write(SQ_STORE(s), script_next_unit, &a);
+}
+
+struct purge_args {
+    int64_t now;
+    int64_t purge_s;
+    int64_t *count;
+};
+
+static int purge_unit(struct sq_conn *c, void *arg)
 {
     static const char purge_sql[] =
         "UPDATE bindings SET purged_at = ?1, goods_json = '[]', receiver_hash = '',"
         " receiver_tail = '', sender_hash = '', sender_tail = '', trans_id = '',"
         " order_detail_path = '' WHERE purged_at = 0 AND expires_at <= ?2";
     static const char tokens_sql[] = "DELETE FROM access_tokens WHERE expires_at < ?1";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        rc = sq_begin(c);
-        sqlite3_stmt *st = rc ? NULL : sq_prepare(c, purge_sql);
-        if (st) {
-            sq_bind_int(st, 1, now);
-            sq_bind_int(st, 2, now - purge_s);
-            rc = sq_step_done(c, st);
-            *count = sqlite3_changes(c->db);
-            sqlite3_reset(st);
-        } else if (!rc) {
-            rc = STORE_ERROR;
-        }
-        st = rc ? NULL : sq_prepare(c, tokens_sql);
-        if (st) {
-            sq_bind_int(st, 1, now - 86400);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        } else if (!rc) {
-            rc = STORE_ERROR;
-        }
-        if (!rc)
-            rc = sq_commit(c);
-        if (rc)
-            sq_rollback(c);
-    });
+    const struct purge_args *a = arg;
+    sqlite3_stmt *st = sq_prepare(c, purge_sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_int(st, 1, a->now);
+    sq_bind_int(st, 2, a->now - a->purge_s);
+    int rc = sq_step_done(c, st);
+    *a->count = sqlite3_changes(c->db);
+    sqlite3_reset(st);
+    if (rc || !(st = sq_prepare(c, tokens_sql)))
+        return rc ? rc : STORE_ERROR;
+    sq_bind_int(st, 1, a->now - 86400);
+    rc = sq_step_done(c, st);
+    sqlite3_reset(st);
     return rc;
+}
+
+int sq_purge(struct store *s, int64_t now, int64_t purge_s, int64_t *count)
+{
+    struct purge_args a = {now, purge_s, count};
+    *count = 0;
+    return sq_write(SQ_STORE(s), purge_unit, &a);
 }

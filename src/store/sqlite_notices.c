@@ -247,38 +247,53 @@ int sq_notice_get(struct store *s, const char *id, struct notice *out)
     return rc;
 }
 
-int sq_notice_redeliver(struct store *s, const char *id, int64_t now)
+struct redeliver_args {
+    const char *id;
+    int64_t now;
+};
+
+static int redeliver_unit(struct sq_conn *c, void *arg)
 {
-    static const char sql[] =
+    static const char update_sql[] =
         "UPDATE notifications SET state = 0, attempts = 0, next_attempt_at = ?2,"
         " delivered_at = 0, last_error = '', lease_owner = '', lease_until = 0"
         " WHERE id = ?1 AND state <> 0";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            sq_bind_text(st, 1, id);
-            sq_bind_int(st, 2, now);
-            rc = sq_step_done(c, st);
-            bool changed = sqlite3_changes(c->db) > 0;
-            sqlite3_reset(st);
-            if (rc == STORE_OK && !changed) {
-                sqlite3_stmt *q = sq_prepare(c, "SELECT state FROM notifications WHERE id = ?1");
-                if (!q) {
-                    rc = STORE_ERROR;
-                } else {
-                    sq_bind_text(q, 1, id);
-                    rc = sq_step_row(c, q) == STORE_OK ? STORE_CONFLICT : STORE_NOT_FOUND;
-                    sqlite3_reset(q);
-                }
-            }
-        }
-    });
-    return rc;
+    static const char exists_sql[] = "SELECT 1 FROM notifications WHERE id = ?1";
+    const struct redeliver_args *a = arg;
+    sqlite3_stmt *st = sq_prepare(c, update_sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, a->id);
+    sq_bind_int(st, 2, a->now);
+    int rc = sq_step_done(c, st);
+    bool changed = sqlite3_changes(c->db) > 0;
+    sqlite3_reset(st);
+    if (rc || changed)
+        return rc;
+    /* nothing changed: pending already, or no such notification */
+    if (!(st = sq_prepare(c, exists_sql)))
+        return STORE_ERROR;
+    sq_bind_text(st, 1, a->id);
+    rc = sq_step_row(c, st);
+    sqlite3_reset(st);
+    return rc == STORE_OK ? STORE_CONFLICT : rc;
 }
 
-int sq_outbox_claim(struct store *s, const char *owner, int64_t now, int64_t system_now,
-                    int64_t lease_until, int limit, store_notice_cb each, void *ctx)
+int sq_notice_redeliver(struct store *s, const char *id, int64_t now)
+{
+    struct redeliver_args a = {id, now};
+    return sq_write(SQ_STORE(s), redeliver_unit, &a);
+}
+
+struct claim_args {
+    const char *owner;
+    int64_t now, system_now, lease_until;
+    int limit;
+    struct notice *picked;
+    int count;
+};
+
+static int claim_unit(struct sq_conn *c, void *arg)
 {
     static const char pick_sql[] =
         "SELECT " NOTICE_COLUMNS ", b.token_nonce, a.push_url, a.push_secret"
@@ -288,83 +303,88 @@ int sq_outbox_claim(struct store *s, const char *owner, int64_t now, int64_t sys
         " ORDER BY n.next_attempt_at LIMIT ?3";
     static const char lease_sql[] =
         "UPDATE notifications SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1";
-    struct notice *picked = calloc((size_t)limit, sizeof *picked);
-    if (!picked)
+    struct claim_args *a = arg;
+    sqlite3_stmt *st = sq_prepare(c, pick_sql);
+    if (!st)
         return STORE_ERROR;
-    int n = 0, rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        rc = sq_begin(c);
-        sqlite3_stmt *st = rc ? NULL : sq_prepare(c, pick_sql);
-        if (st) {
-            sq_bind_int(st, 1, now);
-            sq_bind_int(st, 2, system_now);
-            sq_bind_int(st, 3, limit);
-            while (n < limit && (rc = sq_step_row(c, st)) == STORE_OK) {
-                read_notice(st, &picked[n]);
-                sq_column_text(st, 21, picked[n].token_nonce, sizeof picked[n].token_nonce);
-                sq_column_text(st, 22, picked[n].push_url, sizeof picked[n].push_url);
-                sq_column_text(st, 23, picked[n].push_secret, sizeof picked[n].push_secret);
-                n++;
-            }
-            if (rc == STORE_NOT_FOUND || rc == STORE_OK)
-                rc = STORE_OK;
-            sqlite3_reset(st);
-        } else if (!rc) {
-            rc = STORE_ERROR;
-        }
-        for (int i = 0; !rc && i < n; i++) {
-            if (!(st = sq_prepare(c, lease_sql))) {
-                rc = STORE_ERROR;
-                break;
-            }
-            sq_bind_text(st, 1, picked[i].id);
-            sq_bind_text(st, 2, owner);
-            sq_bind_int(st, 3, lease_until);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        }
-        if (!rc)
-            rc = sq_commit(c);
+    sq_bind_int(st, 1, a->now);
+    sq_bind_int(st, 2, a->system_now);
+    sq_bind_int(st, 3, a->limit);
+    int rc;
+    a->count = 0;
+    while (a->count < a->limit && (rc = sq_step_row(c, st)) == STORE_OK) {
+        struct notice *n = &a->picked[a->count++];
+        read_notice(st, n);
+        sq_column_text(st, 21, n->token_nonce, sizeof n->token_nonce);
+        sq_column_text(st, 22, n->push_url, sizeof n->push_url);
+        sq_column_text(st, 23, n->push_secret, sizeof n->push_secret);
+    }
+    sqlite3_reset(st);
+    if (rc == STORE_ERROR)
+        return rc;
+    for (int i = 0; i < a->count; i++) {
+        if (!(st = sq_prepare(c, lease_sql)))
+            return STORE_ERROR;
+        sq_bind_text(st, 1, a->picked[i].id);
+        sq_bind_text(st, 2, a->owner);
+        sq_bind_int(st, 3, a->lease_until);
+        rc = sq_step_done(c, st);
+        sqlite3_reset(st);
         if (rc)
-            sq_rollback(c);
-    });
-    for (int i = 0; !rc && i < n; i++)
-        if (each(ctx, &picked[i]))
+            return rc;
+    }
+    return STORE_OK;
+}
+
+int sq_outbox_claim(struct store *s, const char *owner, int64_t now, int64_t system_now,
+                    int64_t lease_until, int limit, store_notice_cb each, void *ctx)
+{
+    struct claim_args a = {owner, now, system_now, lease_until, limit, NULL, 0};
+    if (limit <= 0 || !(a.picked = calloc((size_t)limit, sizeof *a.picked)))
+        return limit <= 0 ? STORE_OK : STORE_ERROR;
+    int rc = sq_write(SQ_STORE(s), claim_unit, &a);
+    for (int i = 0; !rc && i < a.count; i++)
+        if (each(ctx, &a.picked[i]))
             break;
-    free(picked);
+    free(a.picked);
+    return rc;
+}
+
+static int settle_unit(struct sq_conn *c, void *arg)
+{
+    static const char sql[] =
+        "UPDATE notifications SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
+        " delivered_at = ?5, last_error = ?6, lease_owner = '', lease_until = 0 WHERE id = ?1";
+    const struct notice_outcome *o = arg;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, o->id);
+    sq_bind_int(st, 2, o->state);
+    sq_bind_int(st, 3, o->attempts);
+    sq_bind_int(st, 4, o->next_attempt_at);
+    sq_bind_int(st, 5, o->delivered_at);
+    sq_bind_text(st, 6, o->error ? o->error : "");
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
     return rc;
 }
 
 int sq_outbox_settle(struct store *s, const struct notice_outcome *o)
 {
-    static const char sql[] =
-        "UPDATE notifications SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
-        " delivered_at = ?5, last_error = ?6, lease_owner = '', lease_until = 0 WHERE id = ?1";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            sq_bind_text(st, 1, o->id);
-            sq_bind_int(st, 2, o->state);
-            sq_bind_int(st, 3, o->attempts);
-            sq_bind_int(st, 4, o->next_attempt_at);
-            sq_bind_int(st, 5, o->delivered_at);
-            sq_bind_text(st, 6, o->error ? o->error : "");
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        }
-    });
-    return rc;
+    return sq_write(SQ_STORE(s), settle_unit, (void *)o);
+}
+
+static int release_unit(struct sq_conn *c, void *arg)
+{
+    (void)arg;
+    return sq_exec(c, "UPDATE notifications SET lease_owner = '', lease_until = 0"
+                      " WHERE lease_until <> 0");
 }
 
 int sq_outbox_release(struct store *s)
 {
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        rc = sq_exec(c, "UPDATE notifications SET lease_owner = '', lease_until = 0"
-                        " WHERE lease_until <> 0");
-    });
-    return rc;
+    return sq_write(SQ_STORE(s), release_unit, NULL);
 }
 
 int sq_notice_counts(struct store *s, int64_t counts[3])

@@ -45,35 +45,36 @@ static int end_older_tokens(struct sq_conn *c, const struct token_rec *t, int64_
     return rc;
 }
 
-int sq_token_issue(struct store *s, const struct token_rec *t, int64_t grace_until)
+struct issue_args {
+    const struct token_rec *t;
+    int64_t grace_until;
+};
+
+static int token_issue_unit(struct sq_conn *c, void *arg)
 {
     static const char insert_sql[] =
         "INSERT INTO access_tokens(hash, appid, kind, issued_at, expires_at, valid_until)"
         " VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        rc = sq_begin(c);
-        if (!rc)
-            rc = end_older_tokens(c, t, grace_until);
-        sqlite3_stmt *st = rc ? NULL : sq_prepare(c, insert_sql);
-        if (st) {
-            sq_bind_text(st, 1, t->hash);
-            sq_bind_text(st, 2, t->appid);
-            sq_bind_int(st, 3, t->kind);
-            sq_bind_int(st, 4, t->issued_at);
-            sq_bind_int(st, 5, t->expires_at);
-            sq_bind_int(st, 6, t->valid_until);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        } else if (!rc) {
-            rc = STORE_ERROR;
-        }
-        if (!rc)
-            rc = sq_commit(c);
-        if (rc)
-            sq_rollback(c);
-    });
+    const struct issue_args *a = arg;
+    int rc = end_older_tokens(c, a->t, a->grace_until);
+    sqlite3_stmt *st = rc ? NULL : sq_prepare(c, insert_sql);
+    if (!st)
+        return rc ? rc : STORE_ERROR;
+    sq_bind_text(st, 1, a->t->hash);
+    sq_bind_text(st, 2, a->t->appid);
+    sq_bind_int(st, 3, a->t->kind);
+    sq_bind_int(st, 4, a->t->issued_at);
+    sq_bind_int(st, 5, a->t->expires_at);
+    sq_bind_int(st, 6, a->t->valid_until);
+    rc = sq_step_done(c, st);
+    sqlite3_reset(st);
     return rc;
+}
+
+int sq_token_issue(struct store *s, const struct token_rec *t, int64_t grace_until)
+{
+    struct issue_args a = {t, grace_until};
+    return sq_write(SQ_STORE(s), token_issue_unit, &a);
 }
 
 int sq_token_get(struct store *s, const char *hash, struct token_rec *out)
@@ -128,7 +129,7 @@ int sq_stable_get(struct store *s, const char *appid, struct stable_rec *out)
     return rc;
 }
 
-int sq_stable_put(struct store *s, const struct stable_rec *r)
+static int stable_put_unit(struct sq_conn *c, void *arg)
 {
     static const char sql[] =
         "INSERT INTO stable_tokens(appid, nonce, issued_at, expires_at, force_day, force_count,"
@@ -136,22 +137,25 @@ int sq_stable_put(struct store *s, const struct stable_rec *r)
         " nonce = excluded.nonce, issued_at = excluded.issued_at,"
         " expires_at = excluded.expires_at, force_day = excluded.force_day,"
         " force_count = excluded.force_count, last_force_at = excluded.last_force_at";
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            sq_bind_text(st, 1, r->appid);
-            sq_bind_text(st, 2, r->nonce);
-            sq_bind_int(st, 3, r->issued_at);
-            sq_bind_int(st, 4, r->expires_at);
-            sq_bind_int(st, 5, r->force_day);
-            sq_bind_int(st, 6, r->force_count);
-            sq_bind_int(st, 7, r->last_force_at);
-            rc = sq_step_done(c, st);
-            sqlite3_reset(st);
-        }
-    });
+    const struct stable_rec *r = arg;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, r->appid);
+    sq_bind_text(st, 2, r->nonce);
+    sq_bind_int(st, 3, r->issued_at);
+    sq_bind_int(st, 4, r->expires_at);
+    sq_bind_int(st, 5, r->force_day);
+    sq_bind_int(st, 6, r->force_count);
+    sq_bind_int(st, 7, r->last_force_at);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
     return rc;
+}
+
+int sq_stable_put(struct store *s, const struct stable_rec *r)
+{
+    return sq_write(SQ_STORE(s), stable_put_unit, (void *)r);
 }
 
 int sq_counter_get(struct store *s, const char *key, int64_t day, int64_t *value)
@@ -173,33 +177,50 @@ int sq_counter_get(struct store *s, const char *key, int64_t day, int64_t *value
     return rc;
 }
 
-int sq_counter_take(struct store *s, const char *key, int64_t day, int64_t limit, int64_t *value)
+struct take_args {
+    const char *key;
+    int64_t day;
+    int64_t limit;
+    int64_t *value;
+};
+
+static int counter_take_unit(struct sq_conn *c, void *arg)
 {
     /* one statement, so the check and the increment are one atomic step */
-    static const char sql[] =
+    static const char take_sql[] =
         "INSERT INTO counters(key, day, value) VALUES(?1, ?2, 1)"
         " ON CONFLICT(key, day) DO UPDATE SET value = value + 1 WHERE value < ?3"
         " RETURNING value";
-    if (limit <= 0) {
-        int rc = sq_counter_get(s, key, day, value);
-        return rc ? rc : STORE_LIMIT;
+    static const char read_sql[] = "SELECT value FROM counters WHERE key = ?1 AND day = ?2";
+    const struct take_args *a = arg;
+    sqlite3_stmt *st = sq_prepare(c, a->limit > 0 ? take_sql : read_sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, a->key);
+    sq_bind_int(st, 2, a->day);
+    if (a->limit > 0)
+        sq_bind_int(st, 3, a->limit);
+    int rc = sq_step_row(c, st);
+    *a->value = rc == STORE_OK ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc == STORE_OK && a->limit > 0)
+        return STORE_OK;
+    if (rc == STORE_ERROR)
+        return rc;
+    if (a->limit > 0) { /* refused: report the count as it stands */
+        if (!(st = sq_prepare(c, read_sql)))
+            return STORE_ERROR;
+        sq_bind_text(st, 1, a->key);
+        sq_bind_int(st, 2, a->day);
+        if (sq_step_row(c, st) == STORE_OK)
+            *a->value = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
     }
-    int rc = STORE_ERROR;
-    WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
-        if (st) {
-            sq_bind_text(st, 1, key);
-            sq_bind_int(st, 2, day);
-            sq_bind_int(st, 3, limit);
-            rc = sq_step_row(c, st);
-            if (rc == STORE_OK)
-                *value = sqlite3_column_int64(st, 0);
-            sqlite3_reset(st);
-        }
-    });
-    if (rc == STORE_NOT_FOUND) {
-        rc = sq_counter_get(s, key, day, value);
-        return rc ? rc : STORE_LIMIT;
-    }
-    return rc;
+    return STORE_LIMIT;
+}
+
+int sq_counter_take(struct store *s, const char *key, int64_t day, int64_t limit, int64_t *value)
+{
+    struct take_args a = {key, day, limit, value};
+    return sq_write(SQ_STORE(s), counter_take_unit, &a);
 }
