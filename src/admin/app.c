@@ -1,5 +1,6 @@
 /* Apps and their users: creation with fresh credentials, settings, limits in effect and usage. */
 #include "admin/admin.h"
+#include "store/allowance.h"
 
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -151,7 +152,9 @@ static json_t *usage_json(const struct admin_ctx *c, const char *appid, struct a
             json_decref(usage);
             return admin_fail(e, 500, "the store failed");
         }
-        if (json_object_set_new(usage, fields[i], json_integer(rc == STORE_OK ? value : 0))) {
+        /* what this process reserved and has not used yet was not used */
+        value = rc == STORE_OK ? value - allowance_unused(key, day) : 0;
+        if (json_object_set_new(usage, fields[i], json_integer(value))) {
             json_decref(usage);
             return admin_fail(e, 500, "out of memory");
         }

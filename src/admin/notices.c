@@ -3,6 +3,7 @@
 
 #include "base/clock.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,47 +20,53 @@ static json_t *notice_json(const struct notice *n)
 
 struct page {
     json_t *items;
-    int64_t last_seq;
+    int wanted;
+    bool more;
+    struct notice_cursor last;
 };
 
 static int page_cb(void *ctx, const struct notice *n)
 {
     struct page *p = ctx;
-    p->last_seq = n->seq;
+    if ((int)json_array_size(p->items) == p->wanted) {
+        p->more = true;
+        return 1;
+    }
     json_t *item = notice_json(n);
-    return item && json_array_append_new(p->items, item) == 0 ? 0 : -1;
+    if (!item || json_array_append_new(p->items, item))
+        return -1;
+    p->last = (struct notice_cursor){n->created_at, n->seq};
+    return 0;
 }
 
 json_t *admin_notices_list(const struct admin_ctx *c, const struct notice_filter *f,
                            const char *after, int limit, struct admin_err *e)
 {
-    int64_t before = 0;
-    if (after && *after) {
-        char *end;
-        before = strtoll(after, &end, 10);
-        if (*end || before <= 0)
+    /* the cursor is "CREATED_AT.SEQ" of the last notification of the previous page */
+    struct notice_cursor before = {0, 0};
+    bool paged = after && *after;
+    if (paged) {
+        char *dot, *end = NULL;
+        before.created_at = strtoll(after, &dot, 10);
+        if (*dot == '.')
+            before.seq = strtoll(dot + 1, &end, 10);
+        if (*dot != '.' || *end || before.created_at <= 0 || before.seq <= 0)
             return admin_fail(e, 400, "after must be a cursor from a previous page");
     }
-    struct page p = {json_array(), 0};
+    struct page p = {.items = json_array(), .wanted = limit};
     if (!p.items)
         return admin_fail(e, 500, "out of memory");
     /* one more than asked tells whether there is a next page */
-    int rc = c->store->ops->notices_list(c->store, f, before, limit + 1, page_cb, &p);
-    if (rc) {
+    if (c->store->ops->notices_list(c->store, f, paged ? &before : NULL, limit + 1, page_cb, &p)) {
         json_decref(p.items);
         return admin_fail(e, 500, "the store failed");
     }
     json_t *next = json_null();
-    if (json_array_size(p.items) > (size_t)limit) {
-        json_array_remove(p.items, (size_t)limit);
-        const char *id =
-            json_string_value(json_object_get(json_array_get(p.items, (size_t)limit - 1), "id"));
-        struct notice last;
-        if (id && c->store->ops->notice_get(c->store, id, &last) == STORE_OK) {
-            char cursor[32];
-            snprintf(cursor, sizeof cursor, "%lld", (long long)last.seq);
-            next = json_string(cursor);
-        }
+    if (p.more) {
+        char cursor[48];
+        snprintf(cursor, sizeof cursor, "%lld.%lld", (long long)p.last.created_at,
+                 (long long)p.last.seq);
+        next = json_string(cursor);
     }
     return json_pack("{s:o,s:o}", "notifications", p.items, "next", next);
 }

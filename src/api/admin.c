@@ -220,6 +220,8 @@ void admin_handle(void *ctx, const struct http_request *req, struct http_reply *
             allow = "POST";
         else
             out = admin_notice_redeliver(&c, sg.at[1], &e);
+        if (out && api->outbox_due)
+            api->outbox_due(api->outbox_ctx);
     } else if (is(&sg, 0, "waybills") && sg.n == 2) {
         if (!get)
             allow = "GET";

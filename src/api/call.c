@@ -8,6 +8,7 @@
 #include "domain/quota.h"
 #include "domain/rules.h"
 #include "domain/tokens.h"
+#include "store/allowance.h"
 
 #include <string.h>
 
@@ -77,8 +78,8 @@ static bool take_app_quota(struct call *c)
 {
     char key[QUOTA_KEY_SIZE];
     quota_key_app(key, c->app.appid, c->family);
-    int64_t limit = quota_limit(c->app.daily_quota, QUOTA_APP_DAILY), used = 0;
-    int rc = c->api->store->ops->counter_take(c->api->store, key, c->day, limit, &used);
+    int64_t limit = quota_limit(c->app.daily_quota, QUOTA_APP_DAILY);
+    int rc = allowance_take(c->api->store, key, c->day, limit);
     if (rc == STORE_LIMIT)
         wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the app's daily call quota (%lld) is used up",
                    (long long)limit);

@@ -58,20 +58,16 @@ static bool waybill_owner_cb(void *ctx, const char *waybill_id, char owner[DELIV
     return rc != STORE_ERROR;
 }
 
-/* The openid is a user of the calling app; in sandbox mode an unknown one becomes one. */
-static bool check_user(struct call *c, const char *openid)
+/* The openid is a user of the calling app; in sandbox mode an unknown one is to become one
+ * (*unknown), in the same unit of work as the bind. */
+static bool check_user(struct call *c, const char *openid, bool *unknown)
 {
     struct store *s = c->api->store;
     struct user u;
     int rc = s->ops->user_get(s, openid, &u);
-    if (rc == STORE_NOT_FOUND && c->api->cfg.sandbox) {
-        struct user fresh = {.created_at = c->now};
-        memcpy(fresh.appid, c->app.appid, sizeof fresh.appid);
-        memcpy(fresh.openid, openid, strlen(openid) + 1);
-        rc = s->ops->user_put(s, &fresh);
-        if (rc == STORE_CONFLICT || rc == STORE_OK)
-            rc = s->ops->user_get(s, openid, &u);
-    }
+    *unknown = rc == STORE_NOT_FOUND && c->api->cfg.sandbox;
+    if (*unknown)
+        return true;
     if (rc == STORE_NOT_FOUND) {
         wb_err_set(&c->err, WB_INVALID_OPENID, "openid is not a user of this mini program");
         return false;
@@ -86,23 +82,6 @@ static bool check_user(struct call *c, const char *openid)
         return false;
     }
     return true;
-}
-
-static bool take_user_quota(struct call *c, const char *openid)
-{
-    char key[QUOTA_KEY_SIZE];
-    quota_key_user(key, openid, c->family);
-    int64_t limit = c->family == FAMILY_QUERY
-                        ? quota_limit(c->app.user_daily_quota_query, QUOTA_USER_DAILY_QUERY)
-                        : quota_limit(c->app.user_daily_quota, QUOTA_USER_DAILY);
-    int64_t used = 0;
-    int rc = c->api->store->ops->counter_take(c->api->store, key, c->day, limit, &used);
-    if (rc == STORE_LIMIT)
-        wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the user's daily bind quota (%lld) is used up",
-                   (long long)limit);
-    else if (rc)
-        call_store_failed(c);
-    return rc == STORE_OK;
 }
 
 static void phone_hash(struct call *c, const char *digits, char out[HASH_SIZE])
@@ -143,28 +122,45 @@ static bool new_binding(struct call *c, const struct follow_req *fr, struct bind
     return b->goods_json != NULL;
 }
 
+/* The checks that follow the per-user quota (SPEC §2.1): decided before the unit of work that
+ * counts the call, reported after it. false only when the store failed. */
+static bool later_checks(struct call *c, const struct follow_req *fr, struct wb_err *later)
+{
+    if (goods_check_images(fr->goods, later) || content_check_goods(fr->goods, later))
+        return true;
+    struct carrier carrier;
+    enum recognize_result known = recognize_waybill(c->api->store, c->api->cfg.sandbox,
+                                                    fr->waybill_id, fr->delivery_id, &carrier);
+    if (known == RECOGNIZE_UNKNOWN)
+        wb_err_set(later, WB_WAYBILL_UNKNOWN,
+                   "运单不存在: no registered carrier recognises waybill_id %s", fr->waybill_id);
+    return known != RECOGNIZE_FAILED;
+}
+
 static void follow(struct call *c)
 {
     struct merchant_lookup lookup = {c, carrier_exists_cb, waybill_owner_cb};
     struct follow_req fr;
-    if (merchant_follow_parse(c->body, &lookup, &fr, &c->err) || !check_user(c, fr.openid) ||
-        !take_user_quota(c, fr.openid) || goods_check_images(fr.goods, &c->err) ||
-        content_check_goods(fr.goods, &c->err))
+    struct wb_err later = {0};
+    bool unknown_user = false;
+    if (merchant_follow_parse(c->body, &lookup, &fr, &c->err) ||
+        !check_user(c, fr.openid, &unknown_user))
         return;
-    struct carrier carrier;
-    enum recognize_result known = recognize_waybill(c->api->store, c->api->cfg.sandbox,
-                                                    fr.waybill_id, fr.delivery_id, &carrier);
-    if (known == RECOGNIZE_FAILED) {
+    if (!later_checks(c, &fr, &later)) {
         call_store_failed(c);
         return;
     }
-    if (known == RECOGNIZE_UNKNOWN) {
-        wb_err_set(&c->err, WB_WAYBILL_UNKNOWN,
-                   "运单不存在: no registered carrier recognises waybill_id %s", fr.waybill_id);
-        return;
-    }
+    char quota_key[QUOTA_KEY_SIZE];
+    quota_key_user(quota_key, fr.openid, c->family);
     struct bind_op op = {
         .now = c->now,
+        .register_user = unknown_user,
+        .quota_key = quota_key,
+        .quota_day = c->day,
+        .quota_limit = c->family == FAMILY_QUERY
+                           ? quota_limit(c->app.user_daily_quota_query, QUOTA_USER_DAILY_QUERY)
+                           : quota_limit(c->app.user_daily_quota, QUOTA_USER_DAILY),
+        .count_only = later.code != WB_OK,
         .max_bindings =
             c->family == FAMILY_MESSAGE ? quota_limit(c->app.max_bindings, QUOTA_MAX_BINDINGS) : -1,
         .lifetime = {c->api->cfg.expire_unbound_s, c->api->cfg.expire_stalled_s,
@@ -179,16 +175,27 @@ static void follow(struct call *c)
     }
     struct binding b;
     bool created = false;
-    int rc = c->api->store->ops->bind(c->api->store, &op, &b, &created);
+    enum bind_outcome outcome;
+    int rc = c->api->store->ops->bind(c->api->store, &op, &outcome, &b, &created);
     binding_release(&op.binding);
-    if (rc == STORE_LIMIT) {
-        wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the user's valid bindings (%lld) are at the limit",
-                   (long long)op.max_bindings);
-        return;
-    }
     if (rc) {
         call_store_failed(c);
         return;
+    }
+    switch (outcome) {
+    case BIND_USER_QUOTA:
+        wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the user's daily bind quota (%lld) is used up",
+                   (long long)op.quota_limit);
+        return;
+    case BIND_COUNTED:
+        c->err = later;
+        return;
+    case BIND_CAP:
+        wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the user's valid bindings (%lld) are at the limit",
+                   (long long)op.max_bindings);
+        return;
+    case BIND_DONE:
+        break;
     }
     char token[WAYBILL_TOKEN_LEN + 1];
     tokens_waybill(token, c->api->cfg.hash_key, b.token_nonce);

@@ -13,6 +13,7 @@
 #include "base/rand.h"
 #include "dispatch/dispatcher.h"
 #include "jobs/housekeeping.h"
+#include "store/allowance.h"
 
 #include <curl/curl.h>
 
@@ -267,6 +268,7 @@ int cmd_serve(int argc, char **argv)
     status = 0;
 out:
     http_server_stop(srv);
+    allowance_release_all(st.store);
     housekeeping_stop(jobs);
     atomic_store(&running_dispatcher, NULL);
     dispatcher_stop(dispatcher);

@@ -76,6 +76,34 @@ static int take_key(const char *given, const char *env_name, const char *dir, co
     return load_or_make_key(path, key);
 }
 
+static bool is_postgresql(const char *url)
+{
+    return url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0);
+}
+
+/* Several processes on several machines share a PostgreSQL store: keys generated into one
+ * machine's data dir would differ from the next one's, so they must be given. The hash key is
+ * required here; an admin key not given stays empty (the admin API then refuses every key), for
+ * the server to refuse to start and the admin commands to go without. */
+static int take_shared_keys(struct setup *s, const char *admin_key, const char *hash_key)
+{
+    if (!hash_key || !*hash_key) {
+        fprintf(stderr, "waybilld: with PostgreSQL, --hash-key (or WAYBILLD_HASH_KEY) must be"
+                        " given, the same on every process\n");
+        return SETUP_USAGE;
+    }
+    if (!copy_text(s->hash_key, sizeof s->hash_key, hash_key) ||
+        (admin_key && !copy_text(s->admin_key, sizeof s->admin_key, admin_key))) {
+        fprintf(stderr, "waybilld: a key is longer than %d characters\n", KEY_SIZE - 1);
+        return SETUP_USAGE;
+    }
+    snprintf(s->admin_key_source, sizeof s->admin_key_source, "%s",
+             s->admin_key[0] ? "given (--admin-key or WAYBILLD_ADMIN_KEY)"
+                             : "none: with PostgreSQL, --admin-key (or WAYBILLD_ADMIN_KEY)"
+                               " must be given, the same on every process");
+    return 0;
+}
+
 int setup_open(struct setup *s, const char *data_dir, const char *db_url, const char *admin_key,
                const char *hash_key)
 {
@@ -92,11 +120,16 @@ int setup_open(struct setup *s, const char *data_dir, const char *db_url, const 
         return -1;
     }
     char hash_source[1100];
-    if (take_key(admin_key, "WAYBILLD_ADMIN_KEY", data_dir, "admin", s->admin_key,
-                 s->admin_key_source, sizeof s->admin_key_source) ||
-        take_key(hash_key, "WAYBILLD_HASH_KEY", data_dir, "hash", s->hash_key, hash_source,
-                 sizeof hash_source))
+    if (is_postgresql(db_url)) {
+        int rc = take_shared_keys(s, admin_key, hash_key);
+        if (rc)
+            return rc;
+    } else if (take_key(admin_key, "WAYBILLD_ADMIN_KEY", data_dir, "admin", s->admin_key,
+                        s->admin_key_source, sizeof s->admin_key_source) ||
+               take_key(hash_key, "WAYBILLD_HASH_KEY", data_dir, "hash", s->hash_key,
+                        hash_source, sizeof hash_source)) {
         return -1;
+    }
     if (db_url && *db_url)
         snprintf(s->db_url, sizeof s->db_url, "%s", db_url);
     else

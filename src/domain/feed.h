@@ -9,10 +9,11 @@
 #include <stdint.h>
 
 #define FEED_MAX_EVENTS 1000
-#define EVENT_ID_SIZE 129      /* 1–128 bytes of printable ASCII */
-#define ACTION_MSG_SIZE 1025   /* 256 characters of up to 4 bytes */
-#define FEED_FUTURE_SLACK 3600 /* action_time may be at most this far ahead of the service clock   \
-                                */
+#define EVENT_ID_SIZE 129    /* 1–128 bytes of printable ASCII */
+#define ACTION_MSG_SIZE 1025 /* 256 characters of up to 4 bytes */
+#define FEED_FUTURE_SLACK                                                                          \
+    3600 /* action_time may be at most this far ahead of the service clock                         \
+          */
 
 /* One event after its checks. carrier is filled by whoever knows who reports it. */
 struct feed_event {

@@ -97,7 +97,7 @@ struct binding {
 
 #define NOTICE_ID_SIZE 33 /* "evt_" + 24 hex */
 #define NOTICE_TYPE_SIZE 24
-#define GOODS_ITEM_SIZE 2048 /* one goods item as JSON */
+#define GOODS_ITEM_SIZE 4096 /* one goods item as JSON: 1024 bytes of URL may escape to 2048 */
 
 enum notice_state { NOTICE_PENDING = 0, NOTICE_DELIVERED = 1, NOTICE_DEAD = 2 };
 

@@ -200,6 +200,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
         .errcode = x->reply.errcode,
         .duration_us = clock_mono_us() - x->started_us,
     });
+    metrics_observe(x->reply.endpoint, x->answering ? x->reply.status : 0, x->reply.errcode,
+                    clock_mono_us() - x->started_us);
     buf_release(&x->body);
     buf_release(&x->reply.body);
     if (x->answering)

@@ -259,8 +259,9 @@ int sq_carrier_put(struct store *s, const struct carrier *carrier)
 
 static int carrier_update_unit(struct sq_conn *c, void *arg)
 {
-    static const char sql[] = "UPDATE carriers SET delivery_name = ?2, waybill_pattern = ?3,"
-                              " key_hash = ?4, enabled = ?5, created_at = ?6 WHERE delivery_id = ?1";
+    static const char sql[] =
+        "UPDATE carriers SET delivery_name = ?2, waybill_pattern = ?3,"
+        " key_hash = ?4, enabled = ?5, created_at = ?6 WHERE delivery_id = ?1";
     sqlite3_stmt *st = sq_prepare(c, sql);
     if (!st)
         return STORE_ERROR;

@@ -77,7 +77,9 @@ int sq_waybill_get(struct store *s, const char *waybill_id, struct waybill *out)
 static int find_live(struct sq_conn *c, const struct bind_op *op, struct binding *out)
 {
     static const char sql[] =
-        "SELECT " BINDING_COLUMNS " FROM bindings WHERE appid = ?1 AND openid = ?2"
+        /* the planner, without statistics, would walk bindings_expiry: every live binding */
+        "SELECT " BINDING_COLUMNS " FROM bindings INDEXED BY bindings_user"
+        " WHERE appid = ?1 AND openid = ?2"
         " AND family = ?3 AND waybill_id = ?4 AND purged_at = 0 AND expires_at > ?5"
         " ORDER BY id DESC LIMIT 1";
     sqlite3_stmt *st = sq_prepare(c, sql);
@@ -100,7 +102,8 @@ static int find_live(struct sq_conn *c, const struct bind_op *op, struct binding
 static int count_valid(struct sq_conn *c, const struct bind_op *op, int64_t *count)
 {
     static const char sql[] =
-        "SELECT count(*) FROM bindings b JOIN waybills w ON w.waybill_id = b.waybill_id"
+        "SELECT count(*) FROM bindings b INDEXED BY bindings_user"
+        " JOIN waybills w ON w.waybill_id = b.waybill_id"
         " WHERE b.appid = ?1 AND b.openid = ?2 AND b.family = ?3 AND b.purged_at = 0"
         " AND b.mismatched = 0 AND b.expires_at > ?4 AND w.status BETWEEN 0 AND 3";
     sqlite3_stmt *st = sq_prepare(c, sql);
@@ -231,22 +234,62 @@ static int bind_in(struct sq_conn *c, const struct bind_op *op, struct binding *
 
 struct bind_args {
     const struct bind_op *op;
+    enum bind_outcome *outcome;
     struct binding *out;
     bool *created;
 };
 
+static int register_user(struct sq_conn *c, const struct bind_op *op)
+{
+    static const char sql[] = "INSERT INTO users(openid, appid, phone_hash, phone_tail, created_at)"
+                              " VALUES(?1, ?2, '', '', ?3) ON CONFLICT(openid) DO NOTHING";
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, op->binding.openid);
+    sq_bind_text(st, 2, op->binding.appid);
+    sq_bind_int(st, 3, op->now);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
+    return rc;
+}
+
 static int bind_unit(struct sq_conn *c, void *arg)
 {
     const struct bind_args *a = arg;
-    return bind_in(c, a->op, a->out, a->created);
+    const struct bind_op *op = a->op;
+    int64_t used = 0;
+    int rc = op->register_user ? register_user(c, op) : STORE_OK;
+    if (!rc && op->quota_key)
+        rc = sq_counter_add_one(c, op->quota_key, op->quota_day, op->quota_limit, &used);
+    if (rc == STORE_LIMIT) {
+        *a->outcome = BIND_USER_QUOTA;
+        return STORE_OK;
+    }
+    if (rc)
+        return rc;
+    if (op->count_only) {
+        *a->outcome = BIND_COUNTED;
+        return STORE_OK;
+    }
+    rc = bind_in(c, op, a->out, a->created);
+    if (rc == STORE_LIMIT) { /* the count stays: the call reached the per-user check */
+        *a->outcome = BIND_CAP;
+        return STORE_OK;
+    }
+    *a->outcome = BIND_DONE;
+    return rc;
 }
 
-int sq_bind(struct store *s, const struct bind_op *op, struct binding *out, bool *created)
+int sq_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
+            struct binding *out, bool *created)
 {
     memset(out, 0, sizeof *out);
-    struct bind_args a = {op, out, created};
+    *created = false;
+    *outcome = BIND_DONE;
+    struct bind_args a = {op, outcome, out, created};
     int rc = sq_write(SQ_STORE(s), bind_unit, &a);
-    if (rc)
+    if (rc || *outcome != BIND_DONE)
         binding_release(out);
     return rc;
 }

@@ -89,6 +89,11 @@ void sq_bind_limit(sqlite3_stmt *st, int idx, int64_t v);
 void sq_column_text(sqlite3_stmt *st, int col, char *dst, size_t size);
 int64_t sq_column_limit(sqlite3_stmt *st, int col);
 
+/* Adds 1 to counter (key, day) when below limit, inside the caller's transaction; STORE_LIMIT
+ * otherwise. *value gets the count. */
+int sq_counter_add_one(struct sq_conn *c, const char *key, int64_t day, int64_t limit,
+                       int64_t *value);
+
 /* Reads a waybill inside the caller's transaction. */
 int sq_waybill_read(struct sq_conn *c, const char *waybill_id, struct waybill *w);
 
@@ -119,14 +124,17 @@ int sq_stable_get(struct store *s, const char *appid, struct stable_rec *out);
 int sq_stable_put(struct store *s, const struct stable_rec *r);
 int sq_counter_take(struct store *s, const char *key, int64_t day, int64_t limit, int64_t *value);
 int sq_counter_get(struct store *s, const char *key, int64_t day, int64_t *value);
+int sq_counter_reserve(struct store *s, const char *key, int64_t day, int64_t limit, int64_t want,
+                       int64_t *granted);
+int sq_counter_release(struct store *s, const char *key, int64_t day, int64_t n);
 int sq_waybill_get(struct store *s, const char *waybill_id, struct waybill *out);
 int sq_waybill_trace(struct store *s, const char *waybill_id, store_event_cb each, void *ctx);
 int sq_waybill_binding_count(struct store *s, const char *waybill_id, int64_t *count);
 int sq_events_apply(struct store *s, const struct events_op *op, struct event_result *results);
 int sq_scripts_due(struct store *s, int64_t now, store_script_cb each, void *ctx);
 int sq_script_next(struct store *s, const char *waybill_id, int64_t next_at);
-int sq_notices_list(struct store *s, const struct notice_filter *f, int64_t before_seq, int limit,
-                    store_notice_cb each, void *ctx);
+int sq_notices_list(struct store *s, const struct notice_filter *f,
+                    const struct notice_cursor *before, int limit, store_notice_cb each, void *ctx);
 int sq_notice_get(struct store *s, const char *id, struct notice *out);
 int sq_notice_redeliver(struct store *s, const char *id, int64_t now);
 int sq_outbox_claim(struct store *s, const char *owner, int64_t now, int64_t system_now,
@@ -135,7 +143,8 @@ int sq_outbox_settle(struct store *s, const struct notice_outcome *o);
 int sq_outbox_release(struct store *s);
 int sq_notice_counts(struct store *s, int64_t counts[3]);
 int sq_purge(struct store *s, int64_t now, int64_t purge_s, int64_t *count);
-int sq_bind(struct store *s, const struct bind_op *op, struct binding *out, bool *created);
+int sq_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
+            struct binding *out, bool *created);
 int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out);
 int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
                             int64_t max_updates);

@@ -91,10 +91,11 @@ static int update_bindings(struct sq_conn *c, const struct events_op *op,
                            const struct feed_event *e, const struct waybill *w)
 {
     static const char mismatch_sql[] =
-        "UPDATE bindings SET mismatched = 1, expires_at = ?3"
+        "UPDATE bindings INDEXED BY bindings_waybill SET mismatched = 1, expires_at = ?3"
         " WHERE waybill_id = ?1 AND mismatched = 0 AND purged_at = 0 AND receiver_tail <> ?2";
     static const char expiry_sql[] =
-        "UPDATE bindings SET expires_at = ?2 WHERE waybill_id = ?1 AND mismatched = 0"
+        "UPDATE bindings INDEXED BY bindings_waybill SET expires_at = ?2 WHERE waybill_id = ?1"
+        " AND mismatched = 0"
         " AND purged_at = 0 AND expires_at > ?3";
     sqlite3_stmt *st;
     int rc = STORE_OK;

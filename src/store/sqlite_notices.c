@@ -21,7 +21,8 @@ static int load_followers(struct sq_conn *c, const char *waybill_id, int64_t now
                           struct follower **out, size_t *count)
 {
     static const char sql[] =
-        "SELECT id, node_rank, abnormal_told, notified FROM bindings WHERE waybill_id = ?1"
+        "SELECT id, node_rank, abnormal_told, notified FROM bindings INDEXED BY bindings_waybill"
+        " WHERE waybill_id = ?1"
         " AND family = 0 AND mismatched = 0 AND purged_at = 0 AND expires_at > ?2";
     sqlite3_stmt *st = sq_prepare(c, sql);
     if (!st)
@@ -71,8 +72,10 @@ static int first_goods(struct sq_conn *c, int64_t binding_id, char out[GOODS_ITE
         const char *text = (const char *)sqlite3_column_text(st, 0);
         json_t *list = json_loads(text ? text : "[]", 0, NULL);
         char *first = json_dumps(json_array_get(list, 0), JSON_COMPACT | JSON_ENCODE_ANY);
-        snprintf(out, GOODS_ITEM_SIZE, "%s", first ? first : "{}");
+        int n = snprintf(out, GOODS_ITEM_SIZE, "%s", first ? first : "{}");
         *count = (int)json_array_size(list);
+        if (!first || n < 0 || n >= GOODS_ITEM_SIZE) /* never a cut-off snapshot */
+            rc = STORE_ERROR;
         free(first);
         json_decref(list);
         sq_column_text(st, 1, path, PATH_SIZE);
@@ -198,13 +201,14 @@ static void read_notice(sqlite3_stmt *st, struct notice *n)
     sq_column_text(st, 20, n->last_error, sizeof n->last_error);
 }
 
-int sq_notices_list(struct store *s, const struct notice_filter *f, int64_t before_seq, int limit,
-                    store_notice_cb each, void *ctx)
+int sq_notices_list(struct store *s, const struct notice_filter *f,
+                    const struct notice_cursor *before, int limit, store_notice_cb each, void *ctx)
 {
     static const char sql[] =
         "SELECT " NOTICE_COLUMNS " FROM notifications n"
         " WHERE (?1 IS NULL OR n.appid = ?1) AND (?2 IS NULL OR n.openid = ?2)"
-        " AND (?3 < 0 OR n.state = ?3) AND (?4 = 0 OR n.seq < ?4) ORDER BY n.seq DESC LIMIT ?5";
+        " AND (?3 < 0 OR n.state = ?3) AND (?4 = 0 OR (n.created_at, n.seq) < (?4, ?6))"
+        " ORDER BY n.created_at DESC, n.seq DESC LIMIT ?5";
     int rc = STORE_ERROR;
     WITH_CONN(s, c, rc, {
         sqlite3_stmt *st = sq_prepare(c, sql);
@@ -214,8 +218,9 @@ int sq_notices_list(struct store *s, const struct notice_filter *f, int64_t befo
             if (f->openid)
                 sq_bind_text(st, 2, f->openid);
             sq_bind_int(st, 3, f->state);
-            sq_bind_int(st, 4, before_seq);
+            sq_bind_int(st, 4, before ? before->created_at : 0);
             sq_bind_int(st, 5, limit);
+            sq_bind_int(st, 6, before ? before->seq : 0);
             struct notice n;
             while ((rc = sq_step_row(c, st)) == STORE_OK) {
                 read_notice(st, &n);

@@ -177,6 +177,41 @@ int sq_counter_get(struct store *s, const char *key, int64_t day, int64_t *value
     return rc;
 }
 
+int sq_counter_add_one(struct sq_conn *c, const char *key, int64_t day, int64_t limit,
+                       int64_t *value)
+{
+    /* one statement, so the check and the increment are one atomic step */
+    static const char take_sql[] =
+        "INSERT INTO counters(key, day, value) VALUES(?1, ?2, 1)"
+        " ON CONFLICT(key, day) DO UPDATE SET value = value + 1 WHERE value < ?3"
+        " RETURNING value";
+    static const char read_sql[] = "SELECT value FROM counters WHERE key = ?1 AND day = ?2";
+    sqlite3_stmt *st = sq_prepare(c, limit > 0 ? take_sql : read_sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, key);
+    sq_bind_int(st, 2, day);
+    if (limit > 0)
+        sq_bind_int(st, 3, limit);
+    int rc = sq_step_row(c, st);
+    *value = rc == STORE_OK ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc == STORE_OK && limit > 0)
+        return STORE_OK;
+    if (rc == STORE_ERROR)
+        return rc;
+    if (limit > 0) { /* refused: report the count as it stands */
+        if (!(st = sq_prepare(c, read_sql)))
+            return STORE_ERROR;
+        sq_bind_text(st, 1, key);
+        sq_bind_int(st, 2, day);
+        if (sq_step_row(c, st) == STORE_OK)
+            *value = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    return STORE_LIMIT;
+}
+
 struct take_args {
     const char *key;
     int64_t day;
@@ -186,41 +221,85 @@ struct take_args {
 
 static int counter_take_unit(struct sq_conn *c, void *arg)
 {
-    /* one statement, so the check and the increment are one atomic step */
-    static const char take_sql[] =
-        "INSERT INTO counters(key, day, value) VALUES(?1, ?2, 1)"
-        " ON CONFLICT(key, day) DO UPDATE SET value = value + 1 WHERE value < ?3"
-        " RETURNING value";
-    static const char read_sql[] = "SELECT value FROM counters WHERE key = ?1 AND day = ?2";
     const struct take_args *a = arg;
-    sqlite3_stmt *st = sq_prepare(c, a->limit > 0 ? take_sql : read_sql);
-    if (!st)
-        return STORE_ERROR;
-    sq_bind_text(st, 1, a->key);
-    sq_bind_int(st, 2, a->day);
-    if (a->limit > 0)
-        sq_bind_int(st, 3, a->limit);
-    int rc = sq_step_row(c, st);
-    *a->value = rc == STORE_OK ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (rc == STORE_OK && a->limit > 0)
-        return STORE_OK;
-    if (rc == STORE_ERROR)
-        return rc;
-    if (a->limit > 0) { /* refused: report the count as it stands */
-        if (!(st = sq_prepare(c, read_sql)))
-            return STORE_ERROR;
-        sq_bind_text(st, 1, a->key);
-        sq_bind_int(st, 2, a->day);
-        if (sq_step_row(c, st) == STORE_OK)
-            *a->value = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    }
-    return STORE_LIMIT;
+    return sq_counter_add_one(c, a->key, a->day, a->limit, a->value);
 }
 
 int sq_counter_take(struct store *s, const char *key, int64_t day, int64_t limit, int64_t *value)
 {
     struct take_args a = {key, day, limit, value};
     return sq_write(SQ_STORE(s), counter_take_unit, &a);
+}
+
+struct reserve_args {
+    const char *key;
+    int64_t day, limit, want;
+    int64_t *granted;
+};
+
+static int counter_reserve_unit(struct sq_conn *c, void *arg)
+{
+    static const char read_sql[] = "SELECT value FROM counters WHERE key = ?1 AND day = ?2";
+    static const char add_sql[] = "INSERT INTO counters(key, day, value) VALUES(?1, ?2, ?3)"
+                                  " ON CONFLICT(key, day) DO UPDATE SET value = value + ?3";
+    const struct reserve_args *a = arg;
+    sqlite3_stmt *st = sq_prepare(c, read_sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, a->key);
+    sq_bind_int(st, 2, a->day);
+    int rc = sq_step_row(c, st);
+    int64_t value = rc == STORE_OK ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc == STORE_ERROR)
+        return rc;
+    int64_t left = a->limit - value;
+    if (left <= 0)
+        return STORE_LIMIT;
+    /* an eighth of what is left at most, so that near the limit every process still gets some */
+    int64_t share = left / 8 > 1 ? left / 8 : 1;
+    *a->granted = a->want < share ? a->want : share;
+    if (!(st = sq_prepare(c, add_sql)))
+        return STORE_ERROR;
+    sq_bind_text(st, 1, a->key);
+    sq_bind_int(st, 2, a->day);
+    sq_bind_int(st, 3, *a->granted);
+    rc = sq_step_done(c, st);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_counter_reserve(struct store *s, const char *key, int64_t day, int64_t limit, int64_t want,
+                       int64_t *granted)
+{
+    struct reserve_args a = {key, day, limit, want > 0 ? want : 1, granted};
+    *granted = 0;
+    return sq_write(SQ_STORE(s), counter_reserve_unit, &a);
+}
+
+struct release_args {
+    const char *key;
+    int64_t day, n;
+};
+
+static int counter_release_unit(struct sq_conn *c, void *arg)
+{
+    static const char sql[] =
+        "UPDATE counters SET value = max(0, value - ?3) WHERE key = ?1 AND day = ?2";
+    const struct release_args *a = arg;
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, a->key);
+    sq_bind_int(st, 2, a->day);
+    sq_bind_int(st, 3, a->n);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_counter_release(struct store *s, const char *key, int64_t day, int64_t n)
+{
+    struct release_args a = {key, day, n};
+    return sq_write(SQ_STORE(s), counter_release_unit, &a);
 }

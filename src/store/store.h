@@ -44,11 +44,25 @@ struct stable_rec {
     int64_t last_force_at;
 };
 
-/* A follow/trace as one unit of work: return the live binding of (appid, openid, waybill_id,
- * family), or create one, unless max_bindings valid ones exist (STORE_LIMIT). */
+/* A follow/trace as one unit of work, in the order of SPEC §2.1: register the user (sandbox),
+ * count the call against the user's daily quota, then — unless an earlier check already refused
+ * the call — return the live binding of (appid, openid, waybill_id, family) or create one, unless
+ * max_bindings valid ones exist. */
+enum bind_outcome {
+    BIND_DONE = 0,       /* out holds the binding (created or found) */
+    BIND_USER_QUOTA = 1, /* the user's daily quota was used up; nothing changed */
+    BIND_COUNTED = 2,    /* counted; the caller refuses the call for its own reason */
+    BIND_CAP = 3,        /* counted; max_bindings valid bindings exist */
+};
+
 struct bind_op {
     struct binding binding; /* the new binding; goods_json borrowed */
     int64_t now;
+    bool register_user;    /* create the user (openid, appid) when it does not exist */
+    const char *quota_key; /* the user's daily counter */
+    int64_t quota_day;
+    int64_t quota_limit;
+    bool count_only;      /* a later check refused the call: count it, bind nothing */
     int64_t max_bindings; /* < 0: no cap */
     struct lifetime_config lifetime;
     int64_t script_next_at; /* sandbox test waybills: the script's first delivery, else 0; the
@@ -89,6 +103,12 @@ struct notice_outcome {
     int64_t next_attempt_at;
     int64_t delivered_at;
     const char *error;
+};
+
+/* Where a page of notifications ends: the last one's created_at and seq. */
+struct notice_cursor {
+    int64_t created_at;
+    int64_t seq;
 };
 
 typedef int (*store_notice_cb)(void *ctx, const struct notice *n);
@@ -143,6 +163,13 @@ struct store_ops {
     int (*counter_take)(struct store *s, const char *key, int64_t day, int64_t limit,
                         int64_t *value);
     int (*counter_get)(struct store *s, const char *key, int64_t day, int64_t *value);
+    /* Reserves up to want calls of counter (key, day) below limit, atomically: *granted gets how
+     * many (at least 1, fewer as the limit nears, so that processes share the rest fairly), or
+     * STORE_LIMIT when none are left. */
+    int (*counter_reserve)(struct store *s, const char *key, int64_t day, int64_t limit,
+                           int64_t want, int64_t *granted);
+    /* Gives back n reserved calls that were not used. */
+    int (*counter_release)(struct store *s, const char *key, int64_t day, int64_t n);
 
     int (*waybill_get)(struct store *s, const char *waybill_id, struct waybill *out);
     /* The waybill's events, oldest first (action_time, then arrival). */
@@ -151,9 +178,11 @@ struct store_ops {
     /* results has op->count entries. */
     int (*events_apply)(struct store *s, const struct events_op *op, struct event_result *results);
 
-    /* Notifications, newest first (seq below before_seq, 0 for the first page). */
-    int (*notices_list)(struct store *s, const struct notice_filter *f, int64_t before_seq,
-                        int limit, store_notice_cb each, void *ctx);
+    /* Notifications, newest first (by created_at, then creation order), after the cursor
+     * before (NULL for the first page). */
+    int (*notices_list)(struct store *s, const struct notice_filter *f,
+                        const struct notice_cursor *before, int limit, store_notice_cb each,
+                        void *ctx);
     int (*notice_get)(struct store *s, const char *id, struct notice *out);
     /* Queues a delivered or dead notification again (attempts from 0); STORE_CONFLICT when it
      * is pending. */
@@ -179,8 +208,10 @@ struct store_ops {
      * a day past expiry. */
     int (*purge)(struct store *s, int64_t now, int64_t purge_s, int64_t *count);
 
-    /* *created tells whether out is new; out->goods_json is the caller's to free. */
-    int (*bind)(struct store *s, const struct bind_op *op, struct binding *out, bool *created);
+    /* *outcome says what happened; with BIND_DONE, *created whether out is new, and
+     * out->goods_json is the caller's to free. */
+    int (*bind)(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
+                struct binding *out, bool *created);
     int (*binding_by_token)(struct store *s, const char *token_hash, struct binding *out);
     /* Replaces the goods when updates < max_updates and counts the update; STORE_LIMIT otherwise.
      */

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Benchmarks on loopback, bounded in time: a fixed-reply baseline (the HTTP ceiling), then
+follow_waybill, query_follow_trace and carrier events against waybilld, each as a ratio to the
+ceiling measured in the same run. Writes bench/RESULTS.md.
+
+Usage: python3 bench/run.py [--seconds 10] [--connections 64] [--build build]
+"""
+import argparse, http.client, json, os, re, shutil, signal, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def start(cmd, ready):
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        m = re.search(ready, line)
+        if m:
+            return proc, m
+    proc.kill()
+    raise SystemExit("did not start: %s" % " ".join(cmd))
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def rss_kib(pid, field):
+    with open("/proc/%d/status" % pid) as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def wrk(url, script, args, seconds, connections):
+    cmd = ["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency", "-s",
+           os.path.join(ROOT, "bench", script), url]
+    if args:
+        cmd += ["--"] + args
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {p: to_ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M)}
+    errors = re.search(r"errors_in_body (\d+)", out)
+    shown = ["wrk"] + cmd[1:]
+    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"),
+            "errors": int(errors.group(1)) if errors else 0, "cmd": " ".join(shown)}
+
+
+class Api:
+    def __init__(self, port, key):
+        self.port, self.key = port, key
+
+    def call(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, data, headers or {})
+        reply = conn.getresponse()
+        text = reply.read()
+        conn.close()
+        return json.loads(text) if text else {}
+
+    def admin(self, method, path, body=None):
+        return self.call(method, path, body, {"Authorization": "Bearer " + self.key})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--threads", type=int, default=8)
+    opt = ap.parse_args()
+    binary = os.path.join(opt.build, "waybilld")
+    fixed = os.path.join(opt.build, "bench", "bench_fixed_reply")
+    results, data = {}, tempfile.mkdtemp(prefix="waybilld-bench-")
+    try:
+        base, _ = start([fixed, "18090", str(opt.threads)], r"listening")
+        results["ceiling"] = wrk("http://127.0.0.1:18090", "fixed.lua", [], opt.seconds,
+                                 opt.connections)
+        stop(base)
+
+        key = "bench-admin-key"
+        srv, m = start([binary, "serve", "--sandbox", "--listen", "127.0.0.1:0", "--data", data,
+                        "--admin-key", key, "--threads", str(opt.threads)],
+                       r"listening on http://127\.0\.0\.1:(\d+)")
+        port = int(m.group(1))
+        api = Api(port, key)
+        with open(os.path.join(data, "demo-app.json")) as fh:
+            demo = json.load(fh)
+        api.admin("PATCH", "/admin/v1/apps/" + demo["appid"], {"daily_quota": 1000000000})
+        carrier = api.admin("POST", "/admin/v1/carriers", {
+            "delivery_id": "BENCH", "delivery_name": "Bench Express",
+            "waybill_pattern": "^BENCH[0-9A-Za-z]+$"})
+        token = api.call("GET", "/cgi-bin/token?grant_type=client_credential&appid=%s&secret=%s"
+                         % (demo["appid"], demo["secret"]))["access_token"]
+        time.sleep(1)
+        idle = rss_kib(srv.pid, "VmRSS")
+        url = "http://127.0.0.1:%d" % port
+        results["follow_waybill"] = wrk(url, "follow.lua", [token], opt.seconds, opt.connections)
+
+        tokens_file = os.path.join(data, "tokens.txt")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        with open(tokens_file, "w") as fh:
+            for i in range(1000):
+                body = {"openid": "q%d" % i, "receiver_phone": "13800138000",
+                        "waybill_id": "BENCHQ%d" % i, "goods_info": {"detail_list": [
+                            {"goods_name": "Tea set", "goods_img_url": "www.qq.com/tea.png"}]}}
+                conn.request("POST", "/cgi-bin/express/delivery/open_msg/follow_waybill"
+                             "?access_token=" + token, json.dumps(body))
+                fh.write(json.loads(conn.getresponse().read())["waybill_token"] + "\n")
+        conn.close()
+        results["query_follow_trace"] = wrk(url, "query.lua", [token, tokens_file], opt.seconds,
+                                            opt.connections)
+        now = api.admin("GET", "/admin/v1/sandbox/clock")["now"]
+        results["carrier_events"] = wrk(url, "events.lua", [carrier["carrier_key"], str(now)],
+                                        opt.seconds, opt.connections)
+        peak = rss_kib(srv.pid, "VmHWM")
+        stop(srv)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    write_results(results, idle, peak, opt)
+
+
+def write_results(results, idle, peak, opt):
+    ceiling = results["ceiling"]["rps"]
+    lines = [
+        "# Benchmark results", "",
+        "Produced by `python3 bench/run.py --seconds %d --connections %d` on %s (2 cores; the load "
+        "generator shares them with the server). Each figure is measured in the same run as the "
+        "ceiling: a libmicrohttpd server configured like waybilld that answers every request with a "
+        "fixed body (`bench/fixed_reply.c`). waybilld runs with `--threads %d`, SQLite in WAL mode "
+        "with `synchronous=FULL`: every acknowledged write is on disk."
+        % (opt.seconds, opt.connections, time.strftime("%Y-%m-%d"), opt.threads), "",
+        "| scenario | requests/s | ratio to ceiling | p50 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|"]
+    for name, r in results.items():
+        lines.append("| %s | %.0f | %.2f | %.2f | %.2f | %d |" % (
+            name, r["rps"], r["rps"] / ceiling, r["p50"] or 0, r["p99"] or 0, r["errors"]))
+    lines += ["", "Memory: idle RSS %.1f MiB, peak RSS %.1f MiB." % (idle / 1024, peak / 1024),
+              "", "Commands (URL and arguments as the run used them):", ""]
+    for name, r in results.items():
+        lines.append("- %s: `%s`" % (name, r["cmd"]))
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as fh:
+        fh.write(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
