@@ -81,7 +81,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=32)
     opt = ap.parse_args()
     binary = os.path.join(opt.build, "waybilld")
     fixed = os.path.join(opt.build, "bench", "bench_fixed_reply")

@@ -1,6 +1,7 @@
 /* Apps and their users: creation with fresh credentials, settings, limits in effect and usage. */
 #include "admin/admin.h"
 #include "store/allowance.h"
+#include "store/cache.h"
 
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -314,6 +315,7 @@ json_t *admin_app_patch(const struct admin_ctx *c, const char *appid, const json
         goto out;
     }
     int rc = c->store->ops->app_update(c->store, &a);
+    cache_forget_app(a.appid);
     if (rc != STORE_OK) {
         admin_store_fail(e, rc, "app", appid);
         goto out;
@@ -340,6 +342,7 @@ static json_t *reset(const struct admin_ctx *c, const char *appid, bool push, st
         goto out;
     }
     int rc = c->store->ops->app_update(c->store, &a);
+    cache_forget_app(a.appid);
     if (rc != STORE_OK) {
         admin_store_fail(e, rc, "app", appid);
         goto out;

@@ -1,6 +1,7 @@
 /* Carriers: registration with a fresh feed key, their waybill patterns, and a paged list. */
 #include "admin/admin.h"
 #include "carrier/recognize.h"
+#include "store/cache.h"
 
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -127,6 +128,7 @@ json_t *admin_carrier_create(const struct admin_ctx *c, const json_t *body, stru
         return admin_fail(e, 500, "the random generator failed");
     k.created_at = clock_now();
     int rc = c->store->ops->carrier_put(c->store, &k);
+    cache_forget_carriers();
     if (rc != STORE_OK)
         return admin_store_fail(e, rc, "carrier", k.delivery_id);
     json_t *out = carrier_json(&k);
@@ -227,6 +229,7 @@ json_t *admin_carrier_patch(const struct admin_ctx *c, const char *delivery_id, 
     if (!load_carrier(c, delivery_id, &k, e) || (body && !apply_fields(&k, body, false, e)))
         goto out;
     int rc = c->store->ops->carrier_update(c->store, &k);
+    cache_forget_carriers();
     if (rc != STORE_OK) {
         admin_store_fail(e, rc, "carrier", delivery_id);
         goto out;
@@ -253,6 +256,7 @@ json_t *admin_carrier_reset_key(const struct admin_ctx *c, const char *delivery_
         goto out;
     }
     int rc = c->store->ops->carrier_update(c->store, &k);
+    cache_forget_carriers();
     if (rc != STORE_OK) {
         admin_store_fail(e, rc, "carrier", delivery_id);
         goto out;

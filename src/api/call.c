@@ -9,6 +9,7 @@
 #include "domain/rules.h"
 #include "domain/tokens.h"
 #include "store/allowance.h"
+#include "store/cache.h"
 
 #include <string.h>
 
@@ -31,7 +32,7 @@ static bool check_access_token(struct call *c)
     char hash[HASH_SIZE];
     crypto_sha256_hex(hash, token);
     struct token_rec t;
-    int rc = c->api->store->ops->token_get(c->api->store, hash, &t);
+    int rc = cache_token_get(c->api->store, hash, &t);
     if (rc == STORE_NOT_FOUND) {
         wb_err_set(&c->err, WB_INVALID_CREDENTIAL, "access_token is not one this service issued");
         return false;
@@ -49,7 +50,7 @@ static bool check_access_token(struct call *c)
         wb_err_set(&c->err, code, "get a new access_token");
         return false;
     }
-    rc = c->api->store->ops->app_get(c->api->store, t.appid, &c->app);
+    rc = cache_app_get(c->api->store, t.appid, &c->app);
     if (rc) {
         if (rc == STORE_NOT_FOUND)
             wb_err_set(&c->err, WB_INVALID_CREDENTIAL, "the access_token's app no longer exists");

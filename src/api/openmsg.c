@@ -13,6 +13,7 @@
 #include "domain/rules.h"
 #include "domain/script.h"
 #include "domain/tokens.h"
+#include "store/cache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -299,10 +300,10 @@ static void list_one(struct list_state *ls, const char *id, const char *name)
     buf_puts(ls->body, "}");
 }
 
-static int list_cb(void *ctx, const struct carrier *carrier)
+static int list_cb(void *ctx, const struct carrier_entry *e)
 {
-    if (carrier->enabled)
-        list_one(ctx, carrier->delivery_id, carrier->delivery_name);
+    if (e->carrier.enabled)
+        list_one(ctx, e->carrier.delivery_id, e->carrier.delivery_name);
     return 0;
 }
 
@@ -311,7 +312,7 @@ static void delivery_list(struct call *c)
     reply_ok_begin(c->reply);
     struct list_state ls = {&c->reply->body, 0};
     buf_puts(ls.body, ",\"delivery_list\":[");
-    if (c->api->store->ops->carrier_list(c->api->store, list_cb, &ls)) {
+    if (cache_carriers_each(c->api->store, list_cb, &ls)) {
         call_store_failed(c);
         return;
     }

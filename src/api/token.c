@@ -6,6 +6,7 @@
 #include "base/crypto.h"
 #include "domain/quota.h"
 #include "domain/tokens.h"
+#include "store/cache.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -93,6 +94,7 @@ void token_handle(void *ctx, const struct http_request *req, struct http_reply *
         wb_err_set(&e, WB_SYSTEM, "storage unavailable, retry later");
         goto fail;
     }
+    cache_forget_tokens(app.appid); /* the one before now ends sooner */
     reply_token(reply, token, TOKEN_LIFETIME);
     return;
 fail:
@@ -118,6 +120,7 @@ static int stable_rotate(struct api *api, struct stable_rec *r, int64_t now, int
     crypto_sha256_hex(t.hash, token);
     memcpy(t.appid, r->appid, sizeof t.appid);
     int rc = api->store->ops->token_issue(api->store, &t, grace_until);
+    cache_forget_tokens(r->appid);
     return rc ? rc : api->store->ops->stable_put(api->store, r);
 }
 

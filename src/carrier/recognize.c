@@ -2,6 +2,7 @@
 #include "carrier/recognize.h"
 
 #include "domain/rules.h"
+#include "store/cache.h"
 
 #include <regex.h>
 #include <string.h>
@@ -14,6 +15,22 @@ static void sandbox_carrier(struct carrier *out)
     out->enabled = true;
 }
 
+struct by_id {
+    const char *delivery_id;
+    struct carrier *out;
+    bool found;
+};
+
+static int by_id_cb(void *ctx, const struct carrier_entry *e)
+{
+    struct by_id *q = ctx;
+    if (strcmp(e->carrier.delivery_id, q->delivery_id) != 0)
+        return 0;
+    *q->out = e->carrier;
+    q->found = true;
+    return 1;
+}
+
 int recognize_carrier_get(struct store *s, bool sandbox, const char *delivery_id,
                           struct carrier *out)
 {
@@ -23,7 +40,10 @@ int recognize_carrier_get(struct store *s, bool sandbox, const char *delivery_id
         sandbox_carrier(out);
         return STORE_OK;
     }
-    return s->ops->carrier_get(s, delivery_id, out);
+    struct by_id q = {delivery_id, out, false};
+    if (cache_carriers_each(s, by_id_cb, &q))
+        return STORE_ERROR;
+    return q.found ? STORE_OK : STORE_NOT_FOUND;
 }
 
 struct pattern_search {
@@ -32,19 +52,13 @@ struct pattern_search {
     struct carrier found;
 };
 
-static int match_cb(void *ctx, const struct carrier *c)
+static int match_cb(void *ctx, const struct carrier_entry *e)
 {
     struct pattern_search *ps = ctx;
-    if (!c->waybill_pattern[0] || !c->enabled)
+    if (!e->has_pattern || !e->carrier.enabled)
         return 0;
-    regex_t re;
-    if (regcomp(&re, c->waybill_pattern, REG_EXTENDED | REG_NOSUB) != 0)
-        return 0;
-    if (regexec(&re, ps->waybill_id, 0, NULL, 0) == 0) {
-        if (ps->matches++ == 0)
-            ps->found = *c;
-    }
-    regfree(&re);
+    if (regexec(&e->pattern, ps->waybill_id, 0, NULL, 0) == 0 && ps->matches++ == 0)
+        ps->found = e->carrier;
     return 0;
 }
 
@@ -68,7 +82,7 @@ enum recognize_result recognize_waybill(struct store *s, bool sandbox, const cha
         return RECOGNIZE_KNOWN;
     }
     struct pattern_search ps = {.waybill_id = waybill_id};
-    if (s->ops->carrier_list(s, match_cb, &ps))
+    if (cache_carriers_each(s, match_cb, &ps))
         return RECOGNIZE_FAILED;
     if (ps.matches == 1)
         *out = ps.found;

@@ -81,7 +81,8 @@ static const struct option_def serve_defs[] = {
         "expired bindings are purged N days after expiry"),
     OPT("log-format", OPTION_STRING, log_format, "text", "text|json",
         "access and service log format"),
-    OPT("threads", OPTION_INT, threads, "8", "N", "HTTP worker threads"),
+    OPT("threads", OPTION_INT, threads, "32", "N",
+        "HTTP worker threads (a request waiting for its commit holds one)"),
 };
 
 static const struct option_table serve_table = {
