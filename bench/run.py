@@ -76,12 +76,99 @@ class Api:
         return self.call(method, path, body, {"Authorization": "Bearer " + self.key})
 
 
+KEY = "bench-admin-key"
+
+
+def serve(binary, data, opt):
+    return start([binary, "serve", "--sandbox", "--listen", "127.0.0.1:0", "--data", data,
+                  "--admin-key", KEY, "--threads", str(opt.threads)],
+                 r"listening on http://127\.0\.0\.1:(\d+)")
+
+
+def prepare(api, data):
+    """The demo app without a daily limit, a carrier for BENCH… waybills, an access token."""
+    with open(os.path.join(data, "demo-app.json")) as fh:
+        demo = json.load(fh)
+    api.admin("PATCH", "/admin/v1/apps/" + demo["appid"], {"daily_quota": 1000000000})
+    carrier = api.admin("POST", "/admin/v1/carriers", {
+        "delivery_id": "BENCH", "delivery_name": "Bench Express",
+        "waybill_pattern": "^BENCH[0-9A-Za-z]+$"})
+    if "carrier_key" not in carrier:
+        carrier = api.admin("POST", "/admin/v1/carriers/BENCH/key")
+    token = api.call("GET", "/cgi-bin/token?grant_type=client_credential&appid=%s&secret=%s"
+                     % (demo["appid"], demo["secret"]))["access_token"]
+    return token, carrier["carrier_key"]
+
+
+def measure(binary, data, opt, suffix):
+    srv, m = serve(binary, data, opt)
+    port = int(m.group(1))
+    api = Api(port, KEY)
+    token, carrier_key = prepare(api, data)
+    time.sleep(1)
+    out = {}
+    idle = rss_kib(srv.pid, "VmRSS")
+    url = "http://127.0.0.1:%d" % port
+    out["follow_waybill" + suffix] = wrk(url, "follow.lua", [token], opt.seconds, opt.connections)
+    tokens_file = os.path.join(data, "tokens.txt")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    with open(tokens_file, "w") as fh:
+        for i in range(1000):
+            body = {"openid": "q%d" % i, "receiver_phone": "13800138000",
+                    "waybill_id": "BENCHQ%d" % i, "goods_info": {"detail_list": [
+                        {"goods_name": "Tea set", "goods_img_url": "www.qq.com/tea.png"}]}}
+            conn.request("POST", "/cgi-bin/express/delivery/open_msg/follow_waybill"
+                         "?access_token=" + token, json.dumps(body))
+            fh.write(json.loads(conn.getresponse().read())["waybill_token"] + "\n")
+    conn.close()
+    out["query_follow_trace" + suffix] = wrk(url, "query.lua", [token, tokens_file], opt.seconds,
+                                             opt.connections)
+    now = api.admin("GET", "/admin/v1/sandbox/clock")["now"]
+    out["carrier_events" + suffix] = wrk(url, "events.lua", [carrier_key, str(now)], opt.seconds,
+                                         opt.connections)
+    for r in out.values():
+        r["idle_kib"], r["peak_kib"] = idle, rss_kib(srv.pid, "VmHWM")
+    stop(srv)
+    return out
+
+
+def fill(binary, data, rows):
+    """A store holding rows bindings (and their waybills and users), written straight into SQLite
+    after the server made the schema."""
+    import sqlite3
+    srv, _ = serve(binary, data, argparse.Namespace(threads=2))
+    stop(srv)
+    db = sqlite3.connect(os.path.join(data, "waybilld.db"))
+    with open(os.path.join(data, "demo-app.json")) as fh:
+        appid = json.load(fh)["appid"]
+    far = int(time.time()) + 7 * 86400
+    db.execute("PRAGMA synchronous=OFF")
+    for start_at in range(0, rows, 100000):
+        chunk = range(start_at, min(rows, start_at + 100000))
+        db.executemany("INSERT INTO users(openid, appid, phone_hash, phone_tail, created_at)"
+                       " VALUES(?, ?, '', '', 0)", (("g%d" % i, appid) for i in chunk))
+        db.executemany("INSERT INTO waybills(waybill_id, created_at) VALUES(?, 0)",
+                       (("BENCHG%d" % i,) for i in chunk))
+        db.executemany(
+            "INSERT INTO bindings(appid, openid, waybill_id, family, token_hash, token_nonce,"
+            " receiver_hash, receiver_tail, sender_hash, sender_tail, delivery_id, goods_json,"
+            " trans_id, order_detail_path, created_at, expires_at)"
+            " VALUES(?, ?, ?, 0, ?, ?, 'h', '8000', '', '', '', ?, '', '', 0, ?)",
+            ((appid, "g%d" % i, "BENCHG%d" % i, "%064x" % i, "%032x" % i,
+              '[{"goods_name":"Tea set","goods_img_url":"www.qq.com/tea.png",'
+              '"goods_desc":"Tea set"}]', far) for i in chunk))
+        db.commit()
+    db.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--threads", type=int, default=32)
+    ap.add_argument("--growth", type=int, default=0,
+                    help="also compare against a store holding this many bindings")
     opt = ap.parse_args()
     binary = os.path.join(opt.build, "waybilld")
     fixed = os.path.join(opt.build, "bench", "bench_fixed_reply")
@@ -92,65 +179,39 @@ def main():
                                  opt.connections)
         stop(base)
 
-        key = "bench-admin-key"
-        srv, m = start([binary, "serve", "--sandbox", "--listen", "127.0.0.1:0", "--data", data,
-                        "--admin-key", key, "--threads", str(opt.threads)],
-                       r"listening on http://127\.0\.0\.1:(\d+)")
-        port = int(m.group(1))
-        api = Api(port, key)
-        with open(os.path.join(data, "demo-app.json")) as fh:
-            demo = json.load(fh)
-        api.admin("PATCH", "/admin/v1/apps/" + demo["appid"], {"daily_quota": 1000000000})
-        carrier = api.admin("POST", "/admin/v1/carriers", {
-            "delivery_id": "BENCH", "delivery_name": "Bench Express",
-            "waybill_pattern": "^BENCH[0-9A-Za-z]+$"})
-        token = api.call("GET", "/cgi-bin/token?grant_type=client_credential&appid=%s&secret=%s"
-                         % (demo["appid"], demo["secret"]))["access_token"]
-        time.sleep(1)
-        idle = rss_kib(srv.pid, "VmRSS")
-        url = "http://127.0.0.1:%d" % port
-        results["follow_waybill"] = wrk(url, "follow.lua", [token], opt.seconds, opt.connections)
-
-        tokens_file = os.path.join(data, "tokens.txt")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        with open(tokens_file, "w") as fh:
-            for i in range(1000):
-                body = {"openid": "q%d" % i, "receiver_phone": "13800138000",
-                        "waybill_id": "BENCHQ%d" % i, "goods_info": {"detail_list": [
-                            {"goods_name": "Tea set", "goods_img_url": "www.qq.com/tea.png"}]}}
-                conn.request("POST", "/cgi-bin/express/delivery/open_msg/follow_waybill"
-                             "?access_token=" + token, json.dumps(body))
-                fh.write(json.loads(conn.getresponse().read())["waybill_token"] + "\n")
-        conn.close()
-        results["query_follow_trace"] = wrk(url, "query.lua", [token, tokens_file], opt.seconds,
-                                            opt.connections)
-        now = api.admin("GET", "/admin/v1/sandbox/clock")["now"]
-        results["carrier_events"] = wrk(url, "events.lua", [carrier["carrier_key"], str(now)],
-                                        opt.seconds, opt.connections)
-        peak = rss_kib(srv.pid, "VmHWM")
-        stop(srv)
+        results.update(measure(binary, data, opt, ""))
+        if opt.growth:
+            grown = tempfile.mkdtemp(prefix="waybilld-grown-")
+            try:
+                fill(binary, grown, opt.growth)
+                results.update(measure(binary, grown, opt, " (%d bindings)" % opt.growth))
+            finally:
+                shutil.rmtree(grown, ignore_errors=True)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    write_results(results, idle, peak, opt)
+    write_results(results, opt)
 
 
-def write_results(results, idle, peak, opt):
+def write_results(results, opt):
     ceiling = results["ceiling"]["rps"]
     lines = [
         "# Benchmark results", "",
-        "Produced by `python3 bench/run.py --seconds %d --connections %d` on %s (2 cores; the load "
-        "generator shares them with the server). Each figure is measured in the same run as the "
-        "ceiling: a libmicrohttpd server configured like waybilld that answers every request with a "
-        "fixed body (`bench/fixed_reply.c`). waybilld runs with `--threads %d`, SQLite in WAL mode "
-        "with `synchronous=FULL`: every acknowledged write is on disk."
-        % (opt.seconds, opt.connections, time.strftime("%Y-%m-%d"), opt.threads), "",
-        "| scenario | requests/s | ratio to ceiling | p50 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|"]
+        "Produced by `python3 bench/run.py --seconds %d --connections %d%s` on %s (2 cores; the "
+        "load generator shares them with the server). Each figure is measured in the same run as "
+        "the ceiling: a libmicrohttpd server configured like waybilld that answers every request "
+        "with a fixed body (`bench/fixed_reply.c`). waybilld runs with `--threads %d`, SQLite in "
+        "WAL mode with `synchronous=FULL`: every acknowledged write is on disk."
+        % (opt.seconds, opt.connections, " --growth %d" % opt.growth if opt.growth else "",
+           time.strftime("%Y-%m-%d"), opt.threads), "",
+        "| scenario | requests/s | ratio to ceiling | p50 ms | p99 ms | errors | idle RSS MiB |"
+        " peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
-        lines.append("| %s | %.0f | %.2f | %.2f | %.2f | %d |" % (
-            name, r["rps"], r["rps"] / ceiling, r["p50"] or 0, r["p99"] or 0, r["errors"]))
-    lines += ["", "Memory: idle RSS %.1f MiB, peak RSS %.1f MiB." % (idle / 1024, peak / 1024),
-              "", "Commands (URL and arguments as the run used them):", ""]
+        lines.append("| %s | %.0f | %.2f | %.2f | %.2f | %d | %s | %s |" % (
+            name, r["rps"], r["rps"] / ceiling, r["p50"] or 0, r["p99"] or 0, r["errors"],
+            "%.1f" % (r["idle_kib"] / 1024) if "idle_kib" in r else "",
+            "%.1f" % (r["peak_kib"] / 1024) if "peak_kib" in r else ""))
+    lines += ["", "Commands (URL and arguments as the run used them):", ""]
     for name, r in results.items():
         lines.append("- %s: `%s`" % (name, r["cmd"]))
     text = "\n".join(lines) + "\n"
