@@ -40,8 +40,8 @@ bool content_load(const char *path, bool optional)
     if (!text && optional && errno == ENOENT) {
         fresh = terms_parse("", 0);
     } else if (!text) {
-        log_msg("error", "forbidden terms: cannot read %s: %s; keeping the previous list", path,
-                strerror(errno));
+        log_msg("error", "forbidden terms: cannot read %s: %s%s", path, strerror(errno),
+                current ? "; keeping the previous list" : "");
         return false;
     } else {
         fresh = terms_parse(text, len);

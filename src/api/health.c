@@ -9,8 +9,9 @@
 void health_handle(void *ctx, const struct http_request *req, struct http_reply *reply)
 {
     struct api *api = ctx;
-    reply->endpoint = req->path + 1;
-    if (strcmp(req->path, "/readyz") == 0 && api->store->ops->ping(api->store) != STORE_OK) {
+    bool ready = strcmp(req->path, "/readyz") == 0;
+    reply->endpoint = ready ? "readyz" : "healthz"; /* labels outlive the request */
+    if (ready && api->store->ops->ping(api->store) != STORE_OK) {
         reply_text(reply, 503, "text/plain; charset=utf-8", "store unreachable\n");
         return;
     }

@@ -43,7 +43,7 @@ struct http_reply {
     const char *content_type; /* static string; "application/json; encoding=utf-8" by default */
     struct buf body;          /* the reply body, owned by the reply */
     int errcode;              /* the errcode the reply carries, for the access log and metrics */
-    const char *endpoint;     /* static label of the route, for metrics */
+    const char *endpoint;     /* a static string naming the route, for metrics (kept for good) */
     struct {
         const char *name;  /* static */
         const char *value; /* static */
