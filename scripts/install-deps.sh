@@ -4,7 +4,7 @@ set -eu
 pkgs="cmake make gcc pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
 libcurl4-openssl-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev python3 sqlite3"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs chromium fonts-wqy-zenhei"
+    pkgs="$pkgs chromium fonts-wqy-zenhei postgresql"
 fi
 missing=""
 for p in $pkgs; do

@@ -564,9 +564,11 @@ static int run_command(const struct command *cmd, int argc, char **argv)
     status = parse_args(cmd, sub, argc, argv, &a);
     if (status >= 0)
         goto out;
-    status = EXIT_FAILED;
-    if (setup_open(&su, env_or(a.data, "WAYBILLD_DATA", "var"), env_or(a.db, "WAYBILLD_DB", NULL),
-                   NULL, env_or(a.hash_key, "WAYBILLD_HASH_KEY", NULL)) != 0)
+    int opened_rc =
+        setup_open(&su, env_or(a.data, "WAYBILLD_DATA", "var"), env_or(a.db, "WAYBILLD_DB", NULL),
+                   NULL, env_or(a.hash_key, "WAYBILLD_HASH_KEY", NULL));
+    status = opened_rc == SETUP_USAGE ? EXIT_USAGE : EXIT_FAILED;
+    if (opened_rc)
         goto out;
     opened = true;
     const struct admin_ctx c = {

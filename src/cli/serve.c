@@ -160,6 +160,18 @@ static int demo_app(const struct setup *st, const struct api *api)
     return appid && secret ? 0 : -1;
 }
 
+/* url with any password replaced by "***", for printing. */
+static const char *shown_url(const char *url, char *out, size_t size)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (!colon)
+        return url;
+    snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
+    return out;
+}
+
 /* Requests may write notifications before the dispatcher runs: they kick whichever runs. */
 static _Atomic(struct dispatcher *) running_dispatcher;
 
@@ -185,9 +197,24 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     log_set_json(strcmp(o.log_format, "json") == 0);
+    /* block the stop signals before any thread starts (the store's writer is one), so that only
+     * the sigwait below receives them */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
     struct setup st;
-    if (setup_open(&st, o.data, o.db, o.admin_key, o.hash_key))
-        return 1;
+    int rc = setup_open(&st, o.data, o.db, o.admin_key, o.hash_key);
+    if (rc)
+        return rc == SETUP_USAGE ? 2 : 1;
+    if (!st.admin_key[0]) {
+        fprintf(stderr, "waybilld: with PostgreSQL give --admin-key (the same on every process)\n");
+        setup_close(&st);
+        return 2;
+    }
     api.store = st.store;
     api.cfg.sandbox = o.sandbox;
     api.cfg.admin_key = st.admin_key;
@@ -199,15 +226,6 @@ int cmd_serve(int argc, char **argv)
     api.cfg.expire_final_s = o.expire_final_days * 86400;
     api.cfg.purge_s = o.purge_days * 86400;
     api.outbox_due = kick_cb;
-
-    /* block the stop signals before any thread starts, so only sigwait below receives them */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     int status = 1;
     char terms_path[1100];
@@ -239,6 +257,7 @@ int cmd_serve(int argc, char **argv)
         snprintf(host, sizeof host, "%.*s", (int)strcspn(o.listen, ":"), o.listen);
         snprintf(public_url, sizeof public_url, "http://%s:%u", host, http_server_port(srv));
     }
+    char url[sizeof st.db_url];
     size_t plen = strlen(public_url);
     while (plen > 0 && public_url[plen - 1] == '/')
         public_url[--plen] = '\0';
@@ -258,7 +277,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     printf("waybilld %s: listening on http://%.*s:%u\n", o.sandbox ? "sandbox" : "serve",
            (int)strcspn(o.listen, ":"), o.listen, http_server_port(srv));
-    printf("store: %s (%s)\n", st.store->ops->name, st.db_url);
+    printf("store: %s (%s)\n", st.store->ops->name, shown_url(st.db_url, url, sizeof url));
     printf("admin key: %s\n", st.admin_key_source);
     fflush(stdout);
 

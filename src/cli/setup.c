@@ -126,8 +126,8 @@ int setup_open(struct setup *s, const char *data_dir, const char *db_url, const 
             return rc;
     } else if (take_key(admin_key, "WAYBILLD_ADMIN_KEY", data_dir, "admin", s->admin_key,
                         s->admin_key_source, sizeof s->admin_key_source) ||
-               take_key(hash_key, "WAYBILLD_HASH_KEY", data_dir, "hash", s->hash_key,
-                        hash_source, sizeof hash_source)) {
+               take_key(hash_key, "WAYBILLD_HASH_KEY", data_dir, "hash", s->hash_key, hash_source,
+                        sizeof hash_source)) {
         return -1;
     }
     if (db_url && *db_url)

@@ -1,5 +1,6 @@
 /* The SQLite backend: its ops table, and store_open, which picks the backend for a URL. */
 #include "store/sqlite_db.h"
+#include "store/pg.h"
 
 #include "base/log.h"
 
@@ -111,10 +112,8 @@ static struct store *sqlite_open(const char *path)
 
 struct store *store_open(const char *url)
 {
-    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-        log_msg("error", "store: PostgreSQL is not supported by this build yet");
-        return NULL;
-    }
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+        return pg_open(url);
     if (strncmp(url, "sqlite://", 9) == 0)
         url += 9;
     return sqlite_open(url);

@@ -5,6 +5,9 @@ test class (or one per test with fresh_server_per_test) in a temporary data dire
 it by its PID afterwards. Every check is made from outside, against SPEC.md.
 """
 
+import atexit
+import glob
+import hashlib
 import http.client
 import json
 import os
@@ -36,6 +39,111 @@ def find_binary():
 
 
 BIN = find_binary()
+
+# ---- PostgreSQL --------------------------------------------------------------------------------
+# With WAYBILLD_TEST_PG set to the base URL of a cluster (tests/pg/pg_start.sh starts one and
+# prints it), every server runs on PostgreSQL: each data dir gets a database of its own, made on
+# first use and dropped when the harness removes the dir (the rest at exit), so that a server
+# started again on the same data dir - by the same Server object or a new one - finds its data.
+# Without the variable nothing changes: SQLite in the data dir.
+
+PG_BASE = os.environ.get("WAYBILLD_TEST_PG") or None
+PG = PG_BASE is not None
+
+_pg_lock = threading.Lock()
+_pg_dbs = {}  # real path of a data dir -> its database, made by this process
+
+
+def _pg_tool(name):
+    """A PostgreSQL client program: the version 15 one when installed, else the newest, else
+    PATH's."""
+    dirs = ["/usr/lib/postgresql/15/bin"] + sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                                                   reverse=True)
+    for d in dirs:
+        if os.access(os.path.join(d, name), os.X_OK):
+            return os.path.join(d, name)
+    return shutil.which(name) or name
+
+
+def pg_url(dbname):
+    """WAYBILLD_TEST_PG with dbname as the database."""
+    parts = urllib.parse.urlsplit(PG_BASE)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query,
+                                    parts.fragment))
+
+
+def _psql(sql):
+    p = subprocess.run([_pg_tool("psql"), pg_url("postgres"), "-qAtX", "-v", "ON_ERROR_STOP=1",
+                        "-c", sql], capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("psql %r: %s" % (sql, p.stderr.decode("utf-8", "replace")))
+    return p.stdout.decode("utf-8", "replace")
+
+
+def _pg_key(data_dir):
+    return os.path.realpath(data_dir)
+
+
+def pg_database(data_dir):
+    """The URL of data_dir's database, made on first use."""
+    key = _pg_key(data_dir)
+    name = "wbt_" + hashlib.sha1(key.encode()).hexdigest()[:24]
+    with _pg_lock:
+        if key not in _pg_dbs:
+            if not _psql("SELECT 1 FROM pg_database WHERE datname = '%s'" % name).strip():
+                _psql("CREATE DATABASE %s" % name)
+            _pg_dbs[key] = name
+    return pg_url(name)
+
+
+def pg_hash_key(data_dir):
+    """PostgreSQL wants the hash key given: one per data dir, the same at every start."""
+    return "hk-" + hashlib.sha256(("hash:" + _pg_key(data_dir)).encode()).hexdigest()[:32]
+
+
+def pg_drop(data_dir):
+    """Drops data_dir's database, if this process made one."""
+    with _pg_lock:
+        name = _pg_dbs.pop(_pg_key(data_dir), None)
+    if name:
+        try:
+            _psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        except (RuntimeError, OSError, subprocess.SubprocessError):
+            pass
+
+
+def _pg_drop_all():
+    for key in list(_pg_dbs):
+        pg_drop(key)
+
+
+if PG:
+    atexit.register(_pg_drop_all)
+
+
+def store_args(data_dir):
+    """The arguments that name data_dir's store, for `waybilld serve` and the admin commands:
+    under WAYBILLD_TEST_PG its database and hash key, else none (SQLite in the dir)."""
+    if not PG:
+        return []
+    return ["--db", pg_database(data_dir), "--hash-key", pg_hash_key(data_dir)]
+
+
+def store_blobs(data_dir):
+    """What a copy of the store holds, as (name, bytes): the data dir's files, and under
+    WAYBILLD_TEST_PG a plain dump of its database (for checks of what is kept at rest)."""
+    blobs = []
+    for root, _, files in os.walk(data_dir):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                blobs.append((f, fh.read()))
+    if PG:
+        p = subprocess.run([_pg_tool("pg_dump"), "--data-only", "--no-owner",
+                            pg_database(data_dir)], capture_output=True, timeout=120)
+        if p.returncode != 0:
+            raise RuntimeError("pg_dump: %s" % p.stderr.decode("utf-8", "replace"))
+        blobs.append(("pg_dump", p.stdout))
+    return blobs
 
 OPEN_MSG = "/cgi-bin/express/delivery/open_msg/"
 FOLLOW = OPEN_MSG + "follow_waybill"
@@ -191,9 +299,12 @@ class Server:
     harness made it)."""
 
     def __init__(self, data_dir=None, sandbox=True, admin_key=None, extra_args=(), env=None,
-                 pass_admin_key=True):
+                 pass_admin_key=True, store_of=None):
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="waybilld-api-")
+        # under WAYBILLD_TEST_PG: the data dir whose database this server uses (several servers
+        # sharing one store); its own by default
+        self.store_dir = store_of or self.data_dir
         self.sandbox = sandbox
         self.admin_key = admin_key or ("adm-" + secrets.token_hex(16))
         self.pass_admin_key = pass_admin_key  # False: the server generates DIR/admin.key
@@ -215,7 +326,7 @@ class Server:
             args += ["--admin-key", self.admin_key]
         if self.sandbox:
             args.append("--sandbox")
-        return args + self.extra_args
+        return args + store_args(self.store_dir) + self.extra_args
 
     def start(self, timeout=20):
         """Starts the server and waits until it is healthy; on failure it raises, after removing
@@ -225,6 +336,7 @@ class Server:
         except BaseException:
             if self.owns_dir:
                 shutil.rmtree(self.data_dir, ignore_errors=True)
+                pg_drop(self.data_dir)
             raise
 
     def _start(self, timeout):
@@ -315,6 +427,7 @@ class Server:
         self.stop()
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            pg_drop(self.data_dir)
 
     # ---- logs ------------------------------------------------------------------------------
 

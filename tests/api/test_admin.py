@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, DELIVERY_LIST, ServerTest, Server, new_openid
+from harness import BIN, DELIVERY_LIST, ServerTest, Server, new_openid, store_args
 
 APPID_RE = re.compile(r"^wx[0-9a-f]{16}$")
 SECRET_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -554,8 +554,9 @@ class Cli(unittest.TestCase):
 
     def run_cli(self, *args, expect=0):
         env = {k: v for k, v in os.environ.items() if not k.startswith("WAYBILLD_")}
-        p = subprocess.run([BIN] + list(args) + ["--data", self.dir], capture_output=True,
-                           env=env, timeout=60)
+        # under WAYBILLD_TEST_PG the dir's database, as the server on the dir gets
+        p = subprocess.run([BIN] + list(args) + ["--data", self.dir] + store_args(self.dir),
+                           capture_output=True, env=env, timeout=60)
         self.assertEqual(p.returncode, expect, "%s: %r %r" % (args, p.stdout, p.stderr))
         return p
 

@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import (DELIVERY_LIST, FOLLOW, QUERY_TRACE, TRACE, UPDATE_FOLLOW,
+from harness import (DELIVERY_LIST, FOLLOW, PG, QUERY_TRACE, TRACE, UPDATE_FOLLOW,
                      App, Server, ServerTest, bind_body, goods, new_openid, sandbox_waybill)
 
 
@@ -135,6 +135,8 @@ class Restart(ServerTest):
         self.assertIn(appid, self.srv.log_text())
         self.assert_ok(self.call(DELIVERY_LIST, {}, app.token))
 
+    @unittest.skipIf(PG, "keys are generated into the data dir only with SQLite; with PostgreSQL"
+                         " they must be given (SPEC §9.1)")
     def test_generated_admin_key(self):
         srv = self.srv
         srv.stop()

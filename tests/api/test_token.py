@@ -11,7 +11,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (DELIVERY_LIST, FOLLOW, QUERY_FOLLOW, STABLE_TOKEN, TOKEN, ServerTest,
-                     bind_body, new_openid, sandbox_waybill)
+                     bind_body, new_openid, sandbox_waybill, store_blobs)
 
 
 def token_url(**params):
@@ -216,11 +216,7 @@ class TokenEndpoints(ServerTest):
         self.assert_err(self.call(QUERY_FOLLOW, {"waybill_token": wtok}, tok + "x"), 40001)
         secrets_ = {"access_token": tok, "stable_token": stable, "waybill_token": wtok,
                     "secret": app.secret}
-        blobs = []
-        for root, _, files in os.walk(self.srv.data_dir):
-            for f in files:
-                with open(os.path.join(root, f), "rb") as fh:
-                    blobs.append((f, fh.read()))
+        blobs = store_blobs(self.srv.data_dir)  # the data dir, and a dump of a PG database
         self.assertTrue(blobs, "the data dir is empty")
         for name, value in secrets_.items():
             needle = value.encode()
