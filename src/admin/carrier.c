@@ -40,6 +40,11 @@ static bool pattern_field(const json_t *v, char out[PATTERN_SIZE], struct admin_
         admin_fail(e, 400, "waybill_pattern is longer than %d bytes", PATTERN_SIZE - 1);
         return false;
     }
+    const char *costly = NULL;
+    if (!rules_pattern_ok(json_string_value(v), &costly)) {
+        admin_fail(e, 400, "waybill_pattern is too costly to match: %s", costly);
+        return false;
+    }
     regex_t re;
     int rc = regcomp(&re, json_string_value(v), REG_EXTENDED | REG_NOSUB);
     if (rc != 0) {

@@ -39,15 +39,19 @@ enum wb_code feed_event_parse(const json_t *v, int64_t now, struct feed_event *o
     if (!json_is_object(v))
         return wb_err_set(e, WB_DATA_FORMAT, "an event must be an object");
 
+    /* strings with NULs inside never pass: each text is checked up to its full length */
     const json_t *id = present(v, "event_id");
     if (!json_is_string(id) || json_string_length(id) < 1 ||
+        strlen(json_string_value(id)) != json_string_length(id) ||
         json_string_length(id) >= EVENT_ID_SIZE || !printable_ascii(json_string_value(id)))
         return wb_err_set(e, WB_DATA_FORMAT,
                           "event_id must be 1 to 128 printable ASCII characters");
     memcpy(out->event_id, json_string_value(id), json_string_length(id) + 1);
 
     const json_t *waybill = present(v, "waybill_id");
-    if (!json_is_string(waybill) || !rules_id_ok(json_string_value(waybill), WAYBILL_ID_SIZE - 1))
+    if (!json_is_string(waybill) ||
+        strlen(json_string_value(waybill)) != json_string_length(waybill) ||
+        !rules_id_ok(json_string_value(waybill), WAYBILL_ID_SIZE - 1))
         return wb_err_set(e, WB_DATA_FORMAT, "waybill_id must be 1 to 64 of A-Z a-z 0-9 _ -");
     memcpy(out->waybill_id, json_string_value(waybill), json_string_length(waybill) + 1);
 

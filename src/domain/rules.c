@@ -197,3 +197,80 @@ bool rules_img_url_ok(const char *url, const char **why)
     }
     return host_ok(rest, host_end, why);
 }
+
+/* Reads a bound "{m}", "{m,}" or "{m,n}" at p; false when a number passes the cap. */
+static bool bound_ok(const char **p)
+{
+    const char *q = *p + 1;
+    for (int part = 0; part < 2; part++) {
+        long n = 0;
+        while (isdigit((unsigned char)*q)) {
+            n = n * 10 + (*q++ - '0');
+            if (n > 64)
+                return false;
+        }
+        if (*q != ',')
+            break;
+        q++;
+    }
+    while (*q && *q != '}')
+        q++;
+    *p = *q ? q : q - 1;
+    return true;
+}
+
+bool rules_pattern_ok(const char *pattern, const char **why)
+{
+    enum { DEPTH = 32 };
+    bool group_quantified[DEPTH] = {false}; /* a group at this depth holds a quantifier */
+    int depth = 0, quantifiers = 0;
+    bool last_quantified = false; /* the item just before is a quantifier */
+    bool last_group_had = false;  /* the item just before is a group holding one */
+    for (const char *p = pattern; *p; p++) {
+        char c = *p;
+        bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
+        if (quantifier) {
+            if (c == '{' && !bound_ok(&p)) {
+                *why = "a repetition bound is above 64";
+                return false;
+            }
+            if (last_quantified || last_group_had) {
+                *why = "a quantifier applies to a quantified item (nested repetition)";
+                return false;
+            }
+            if (++quantifiers > 16) {
+                *why = "it has more than 16 quantifiers";
+                return false;
+            }
+            for (int d = 0; d <= depth && d < DEPTH; d++)
+                group_quantified[d] = true;
+            last_quantified = true;
+            last_group_had = false;
+            continue;
+        }
+        last_quantified = last_group_had = false;
+        if (c == '\\' && p[1]) {
+            p++;
+        } else if (c == '[') {
+            const char *q = p + 1;
+            if (*q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']')
+                q++;
+            p = *q ? q : q - 1;
+        } else if (c == '(') {
+            if (++depth < DEPTH)
+                group_quantified[depth] = false;
+        } else if (c == ')' && depth > 0) {
+            last_group_had = depth < DEPTH && group_quantified[depth];
+            depth--;
+        }
+    }
+    if (depth >= DEPTH) {
+        *why = "its groups nest too deep";
+        return false;
+    }
+    return true;
+}

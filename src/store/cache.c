@@ -2,6 +2,7 @@
 #include "store/cache.h"
 
 #include "base/clock.h"
+#include "domain/rules.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -129,7 +130,8 @@ static int gather_cb(void *ctx, const struct carrier *c)
     }
     struct carrier_entry *e = &g->list[g->n++];
     e->carrier = *c;
-    e->has_pattern = c->waybill_pattern[0] &&
+    const char *why = NULL;
+    e->has_pattern = c->waybill_pattern[0] && rules_pattern_ok(c->waybill_pattern, &why) &&
                      regcomp(&e->pattern, c->waybill_pattern, REG_EXTENDED | REG_NOSUB) == 0;
     return 0;
 }

@@ -317,6 +317,10 @@ static int purge_unit(struct pg_conn *c, void *arg)
         "UPDATE bindings SET purged_at = $1, goods_json = '[]', receiver_hash = '',"
         " receiver_tail = '', sender_hash = '', sender_tail = '', trans_id = '',"
         " order_detail_path = '' WHERE purged_at = 0 AND expires_at <= $2";
+    /* the goods snapshots of their notifications go too; the inbox keeps what was sent when */
+    static const char snapshots_sql[] =
+        "UPDATE notifications SET goods = '{}', order_detail_path = '' WHERE binding_id IN"
+        " (SELECT id FROM bindings WHERE purged_at = $1)";
     static const char tokens_sql[] = "DELETE FROM access_tokens WHERE expires_at < $1";
     const struct purge_args *a = arg;
     struct pg_params p = {0};
@@ -324,6 +328,10 @@ static int purge_unit(struct pg_conn *c, void *arg)
     pg_param_int(&p, a->now - a->purge_s);
     int rc = pg_run_cmd(c, purge_sql, &p, a->count);
     if (rc)
+        return rc;
+    struct pg_params n = {0};
+    pg_param_int(&n, a->now);
+    if ((rc = pg_run_cmd(c, snapshots_sql, &n, NULL)))
         return rc;
     struct pg_params t = {0};
     pg_param_int(&t, a->now - 86400);

@@ -304,6 +304,10 @@ static int purge_unit(struct sq_conn *c, void *arg)
         "UPDATE bindings SET purged_at = ?1, goods_json = '[]', receiver_hash = '',"
         " receiver_tail = '', sender_hash = '', sender_tail = '', trans_id = '',"
         " order_detail_path = '' WHERE purged_at = 0 AND expires_at <= ?2";
+    /* the goods snapshots of their notifications go too; the inbox keeps what was sent when */
+    static const char snapshots_sql[] =
+        "UPDATE notifications SET goods = '{}', order_detail_path = '' WHERE binding_id IN"
+        " (SELECT id FROM bindings WHERE purged_at = ?1)";
     static const char tokens_sql[] = "DELETE FROM access_tokens WHERE expires_at < ?1";
     const struct purge_args *a = arg;
     sqlite3_stmt *st = sq_prepare(c, purge_sql);
@@ -313,6 +317,11 @@ static int purge_unit(struct sq_conn *c, void *arg)
     sq_bind_int(st, 2, a->now - a->purge_s);
     int rc = sq_step_done(c, st);
     *a->count = sqlite3_changes(c->db);
+    sqlite3_reset(st);
+    if (rc || !(st = sq_prepare(c, snapshots_sql)))
+        return rc ? rc : STORE_ERROR;
+    sq_bind_int(st, 1, a->now);
+    rc = sq_step_done(c, st);
     sqlite3_reset(st);
     if (rc || !(st = sq_prepare(c, tokens_sql)))
         return rc ? rc : STORE_ERROR;

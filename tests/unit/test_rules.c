@@ -419,6 +419,24 @@ static void test_token_shape(void **state)
     assert_false(rules_token_shape_ok("abcdef==", 64));
 }
 
+static void test_pattern_cost(void **state)
+{
+    (void)state;
+    static const char *const cheap[] = {"^SF[0-9]{12}$", "^(JD|JDV)[0-9]{10,15}$", "(ab)+c*",
+                                        "[a+]+", "\\++", "^YT[0-9]{13}$", "a{64}", "x{1,64}"};
+    static const char *const costly[] = {"a++", "a{65}", "a{1,32767}", "((a{2}){2}){2}",
+                                         "(a+)+", "(a+)?", "(((a)+)+)+",
+                                         "a?b?c?d?e?f?g?h?i?j?k?l?m?n?o?p?q?"};
+    const char *why = NULL;
+    for (size_t i = 0; i < sizeof cheap / sizeof cheap[0]; i++)
+        assert_true(rules_pattern_ok(cheap[i], &why));
+    for (size_t i = 0; i < sizeof costly / sizeof costly[0]; i++) {
+        why = NULL;
+        assert_false(rules_pattern_ok(costly[i], &why));
+        assert_non_null(why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_url_host_chars),
         cmocka_unit_test(test_test_waybill),
         cmocka_unit_test(test_token_shape),
+        cmocka_unit_test(test_pattern_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
