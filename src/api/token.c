@@ -8,7 +8,6 @@
 #include "domain/tokens.h"
 #include "store/cache.h"
 
-#include <pthread.h>
 #include <string.h>
 
 /* The credentials of a token request, checked in the order grant_type → appid → secret → limit. */
@@ -101,27 +100,30 @@ fail:
     reply_wechat_error(reply, req, &e);
 }
 
-/* Stable-token rotations of one process happen one at a time, so two concurrent calls agree. */
-static pthread_mutex_t stable_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Issues a new stable token for app; the previous one stays valid until grace_until. */
+/* Makes a new stable token current for r's app; the previous one stays valid until grace_until.
+ * When another call (of any process) rotated first, r becomes what it made instead. */
 static int stable_rotate(struct api *api, struct stable_rec *r, int64_t now, int64_t grace_until)
 {
-    if (!tokens_new_nonce(r->nonce))
+    struct stable_rec next = *r;
+    if (!tokens_new_nonce(next.nonce))
         return STORE_ERROR;
-    r->issued_at = now;
-    r->expires_at = now + TOKEN_LIFETIME;
+    next.issued_at = now;
+    next.expires_at = now + TOKEN_LIFETIME;
     char token[ACCESS_TOKEN_LEN + 1];
-    tokens_stable(token, api->cfg.hash_key, r->appid, r->nonce);
+    tokens_stable(token, api->cfg.hash_key, next.appid, next.nonce);
     struct token_rec t = {.kind = TOKEN_STABLE,
                           .issued_at = now,
-                          .expires_at = r->expires_at,
-                          .valid_until = r->expires_at};
+                          .expires_at = next.expires_at,
+                          .valid_until = next.expires_at};
     crypto_sha256_hex(t.hash, token);
-    memcpy(t.appid, r->appid, sizeof t.appid);
-    int rc = api->store->ops->token_issue(api->store, &t, grace_until);
+    memcpy(t.appid, next.appid, sizeof t.appid);
+    int rc = api->store->ops->stable_rotate(api->store, &next, r->nonce, &t, grace_until);
     cache_forget_tokens(r->appid);
-    return rc ? rc : api->store->ops->stable_put(api->store, r);
+    if (rc == STORE_CONFLICT)
+        return api->store->ops->stable_get(api->store, r->appid, r);
+    if (rc == STORE_OK)
+        *r = next;
+    return rc;
 }
 
 static int stable_current(struct api *api, const struct app *app, bool force, int64_t now,
@@ -186,9 +188,7 @@ void stable_token_handle(void *ctx, const struct http_request *req, struct http_
     if (!check_grant(api, &g, true, now, &app, &e))
         goto fail;
     struct stable_rec r;
-    pthread_mutex_lock(&stable_lock);
     int rc = stable_current(api, &app, json_is_true(force), now, &r);
-    pthread_mutex_unlock(&stable_lock);
     if (rc) {
         wb_err_set(&e, WB_SYSTEM, "storage unavailable, retry later");
         goto fail;

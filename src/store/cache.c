@@ -68,6 +68,10 @@ static struct {
 
 int cache_token_get(struct store *s, const char *hash, struct token_rec *out)
 {
+    /* a store shared by several processes: a token superseded through another one must answer
+     * 40001 at once (SPEC §3), so every check reads the store */
+    if (!s->ops->exclusive)
+        return s->ops->token_get(s, hash, out);
     size_t i = hash_text(hash) % TOKEN_SLOTS;
     pthread_mutex_lock(&tokens_lock);
     bool hit = fresh(tokens[i].at) && strcmp(tokens[i].token.hash, hash) == 0;

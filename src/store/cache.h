@@ -11,6 +11,7 @@
 #define CACHE_TTL_US 1000000 /* SPEC §6.1: penalties reach every process within 1 s */
 
 int cache_app_get(struct store *s, const char *appid, struct app *out);
+/* Cached only for a store one process owns (store_ops.exclusive). */
 int cache_token_get(struct store *s, const char *hash, struct token_rec *out);
 void cache_forget_app(const char *appid);
 void cache_forget_tokens(const char *appid);

@@ -139,7 +139,8 @@ int pg_carrier_by_key(struct store *s, const char *key_hash, struct carrier *out
 int pg_token_issue(struct store *s, const struct token_rec *t, int64_t grace_until);
 int pg_token_get(struct store *s, const char *hash, struct token_rec *out);
 int pg_stable_get(struct store *s, const char *appid, struct stable_rec *out);
-int pg_stable_put(struct store *s, const struct stable_rec *r);
+int pg_stable_rotate(struct store *s, const struct stable_rec *r, const char *expected_nonce,
+                     const struct token_rec *t, int64_t grace_until);
 int pg_counter_take(struct store *s, const char *key, int64_t day, int64_t limit, int64_t *value);
 int pg_counter_get(struct store *s, const char *key, int64_t day, int64_t *value);
 int pg_counter_reserve(struct store *s, const char *key, int64_t day, int64_t limit, int64_t want,

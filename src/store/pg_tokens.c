@@ -117,23 +117,57 @@ int pg_stable_get(struct store *s, const char *appid, struct stable_rec *out)
     return rc;
 }
 
-int pg_stable_put(struct store *s, const struct stable_rec *rec)
+struct rotate_args {
+    const struct stable_rec *r;
+    const char *expected_nonce;
+    struct issue_args issue;
+};
+
+static int stable_rotate_unit(struct pg_conn *c, void *arg)
 {
-    static const char sql[] =
+    /* the app's row lock orders the rotations of one app across processes */
+    static const char lock_sql[] = "SELECT 1 FROM apps WHERE appid = $1 FOR NO KEY UPDATE";
+    static const char read_sql[] = "SELECT nonce FROM stable_tokens WHERE appid = $1";
+    static const char put_sql[] =
         "INSERT INTO stable_tokens(appid, nonce, issued_at, expires_at, force_day, force_count,"
         " last_force_at) VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(appid) DO UPDATE SET"
         " nonce = excluded.nonce, issued_at = excluded.issued_at,"
         " expires_at = excluded.expires_at, force_day = excluded.force_day,"
         " force_count = excluded.force_count, last_force_at = excluded.last_force_at";
+    const struct rotate_args *a = arg;
+    const struct stable_rec *rec = a->r;
     struct pg_params p = {0};
     pg_param_text(&p, rec->appid);
-    pg_param_text(&p, rec->nonce);
-    pg_param_int(&p, rec->issued_at);
-    pg_param_int(&p, rec->expires_at);
-    pg_param_int(&p, rec->force_day);
-    pg_param_int(&p, rec->force_count);
-    pg_param_int(&p, rec->last_force_at);
-    return pg_once_cmd(PG_STORE(s), sql, &p, NULL);
+    int rc = pg_run_cmd(c, lock_sql, &p, NULL);
+    if (rc)
+        return rc;
+    PGresult *r;
+    if ((rc = pg_run(c, read_sql, &p, &r)))
+        return rc;
+    char current[HASH_SIZE] = "";
+    if (PQntuples(r) > 0)
+        pg_get_text(r, 0, 0, current, sizeof current);
+    PQclear(r);
+    if (strcmp(current, a->expected_nonce) != 0)
+        return STORE_CONFLICT;
+    struct pg_params put = {0};
+    pg_param_text(&put, rec->appid);
+    pg_param_text(&put, rec->nonce);
+    pg_param_int(&put, rec->issued_at);
+    pg_param_int(&put, rec->expires_at);
+    pg_param_int(&put, rec->force_day);
+    pg_param_int(&put, rec->force_count);
+    pg_param_int(&put, rec->last_force_at);
+    if ((rc = pg_run_cmd(c, put_sql, &put, NULL)))
+        return rc;
+    return token_issue_unit(c, (void *)&a->issue);
+}
+
+int pg_stable_rotate(struct store *s, const struct stable_rec *r, const char *expected_nonce,
+                     const struct token_rec *t, int64_t grace_until)
+{
+    struct rotate_args a = {r, expected_nonce, {t, grace_until}};
+    return pg_unit(PG_STORE(s), stable_rotate_unit, &a);
 }
 
 static const char counter_read_sql[] = "SELECT value FROM counters WHERE key = $1 AND day = $2";

@@ -121,7 +121,8 @@ int sq_carrier_by_key(struct store *s, const char *key_hash, struct carrier *out
 int sq_token_issue(struct store *s, const struct token_rec *t, int64_t grace_until);
 int sq_token_get(struct store *s, const char *hash, struct token_rec *out);
 int sq_stable_get(struct store *s, const char *appid, struct stable_rec *out);
-int sq_stable_put(struct store *s, const struct stable_rec *r);
+int sq_stable_rotate(struct store *s, const struct stable_rec *r, const char *expected_nonce,
+                     const struct token_rec *t, int64_t grace_until);
 int sq_counter_take(struct store *s, const char *key, int64_t day, int64_t limit, int64_t *value);
 int sq_counter_get(struct store *s, const char *key, int64_t day, int64_t *value);
 int sq_counter_reserve(struct store *s, const char *key, int64_t day, int64_t limit, int64_t want,

@@ -129,17 +129,37 @@ int sq_stable_get(struct store *s, const char *appid, struct stable_rec *out)
     return rc;
 }
 
-static int stable_put_unit(struct sq_conn *c, void *arg)
+struct rotate_args {
+    const struct stable_rec *r;
+    const char *expected_nonce;
+    struct issue_args issue;
+};
+
+static int stable_rotate_unit(struct sq_conn *c, void *arg)
 {
-    static const char sql[] =
+    static const char read_sql[] = "SELECT nonce FROM stable_tokens WHERE appid = ?1";
+    static const char put_sql[] =
         "INSERT INTO stable_tokens(appid, nonce, issued_at, expires_at, force_day, force_count,"
         " last_force_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(appid) DO UPDATE SET"
         " nonce = excluded.nonce, issued_at = excluded.issued_at,"
         " expires_at = excluded.expires_at, force_day = excluded.force_day,"
         " force_count = excluded.force_count, last_force_at = excluded.last_force_at";
-    const struct stable_rec *r = arg;
-    sqlite3_stmt *st = sq_prepare(c, sql);
+    const struct rotate_args *a = arg;
+    const struct stable_rec *r = a->r;
+    sqlite3_stmt *st = sq_prepare(c, read_sql);
     if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, r->appid);
+    char current[HASH_SIZE] = "";
+    int rc = sq_step_row(c, st);
+    if (rc == STORE_OK)
+        sq_column_text(st, 0, current, sizeof current);
+    sqlite3_reset(st);
+    if (rc == STORE_ERROR)
+        return rc;
+    if (strcmp(current, a->expected_nonce) != 0)
+        return STORE_CONFLICT;
+    if (!(st = sq_prepare(c, put_sql)))
         return STORE_ERROR;
     sq_bind_text(st, 1, r->appid);
     sq_bind_text(st, 2, r->nonce);
@@ -148,14 +168,16 @@ static int stable_put_unit(struct sq_conn *c, void *arg)
     sq_bind_int(st, 5, r->force_day);
     sq_bind_int(st, 6, r->force_count);
     sq_bind_int(st, 7, r->last_force_at);
-    int rc = sq_step_done(c, st);
+    rc = sq_step_done(c, st);
     sqlite3_reset(st);
-    return rc;
+    return rc ? rc : token_issue_unit(c, (void *)&a->issue);
 }
 
-int sq_stable_put(struct store *s, const struct stable_rec *r)
+int sq_stable_rotate(struct store *s, const struct stable_rec *r, const char *expected_nonce,
+                     const struct token_rec *t, int64_t grace_until)
 {
-    return sq_write(SQ_STORE(s), stable_put_unit, (void *)r);
+    struct rotate_args a = {r, expected_nonce, {t, grace_until}};
+    return sq_write(SQ_STORE(s), stable_rotate_unit, &a);
 }
 
 int sq_counter_get(struct store *s, const char *key, int64_t day, int64_t *value)

@@ -156,7 +156,11 @@ struct store_ops {
     int (*token_issue)(struct store *s, const struct token_rec *t, int64_t grace_until);
     int (*token_get)(struct store *s, const char *hash, struct token_rec *out);
     int (*stable_get)(struct store *s, const char *appid, struct stable_rec *out);
-    int (*stable_put)(struct store *s, const struct stable_rec *r);
+    /* Makes r the app's stable-token state and t its stable token in one unit of work, provided
+     * the stored nonce is still expected_nonce ("" when there is none yet); STORE_CONFLICT when
+     * another process rotated first. The token before t stays valid until grace_until. */
+    int (*stable_rotate)(struct store *s, const struct stable_rec *r, const char *expected_nonce,
+                         const struct token_rec *t, int64_t grace_until);
 
     /* Adds 1 to counter (key, day) when it is below limit, atomically; STORE_LIMIT otherwise.
      * *value gets the count after the call. */
