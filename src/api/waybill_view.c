@@ -48,8 +48,8 @@ int waybill_view_load(struct store *s, bool sandbox, const struct binding *b,
     if (rc == STORE_ERROR)
         return STORE_ERROR;
     out->status = rc == STORE_OK ? w.status : 0;
-    enum recognize_result known =
-        recognize_waybill(s, sandbox, b->waybill_id, b->delivery_id, &out->carrier);
+    enum recognize_result known = recognize_known(s, sandbox, rc == STORE_OK ? &w : NULL,
+                                                  b->waybill_id, b->delivery_id, &out->carrier);
     if (known == RECOGNIZE_FAILED)
         return STORE_ERROR;
     out->has_carrier = known == RECOGNIZE_KNOWN && out->carrier.delivery_id[0];

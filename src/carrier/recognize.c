@@ -62,18 +62,14 @@ static int match_cb(void *ctx, const struct carrier_entry *e)
     return 0;
 }
 
-enum recognize_result recognize_waybill(struct store *s, bool sandbox, const char *waybill_id,
-                                        const char *named, struct carrier *out)
+enum recognize_result recognize_known(struct store *s, bool sandbox, const struct waybill *w,
+                                      const char *waybill_id, const char *named,
+                                      struct carrier *out)
 {
     memset(out, 0, sizeof *out);
-    struct waybill w;
-    int rc = s->ops->waybill_get(s, waybill_id, &w);
-    if (rc == STORE_ERROR)
-        return RECOGNIZE_FAILED;
-    const char *decided = rc == STORE_OK && w.owner[0] ? w.owner : named;
+    const char *decided = w && w->owner[0] ? w->owner : named;
     if (decided && decided[0]) {
-        rc = recognize_carrier_get(s, sandbox, decided, out);
-        if (rc == STORE_ERROR)
+        if (recognize_carrier_get(s, sandbox, decided, out) == STORE_ERROR)
             return RECOGNIZE_FAILED;
         return RECOGNIZE_KNOWN;
     }
@@ -87,4 +83,14 @@ enum recognize_result recognize_waybill(struct store *s, bool sandbox, const cha
     if (ps.matches == 1)
         *out = ps.found;
     return ps.matches > 0 ? RECOGNIZE_KNOWN : RECOGNIZE_UNKNOWN;
+}
+
+enum recognize_result recognize_waybill(struct store *s, bool sandbox, const char *waybill_id,
+                                        const char *named, struct carrier *out)
+{
+    struct waybill w;
+    int rc = s->ops->waybill_get(s, waybill_id, &w);
+    if (rc == STORE_ERROR)
+        return RECOGNIZE_FAILED;
+    return recognize_known(s, sandbox, rc == STORE_OK ? &w : NULL, waybill_id, named, out);
 }

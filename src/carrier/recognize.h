@@ -20,6 +20,11 @@ enum recognize_result {
 enum recognize_result recognize_waybill(struct store *s, bool sandbox, const char *waybill_id,
                                         const char *named, struct carrier *out);
 
+/* The same for a waybill already read (w; NULL when it has no row yet). */
+enum recognize_result recognize_known(struct store *s, bool sandbox, const struct waybill *w,
+                                      const char *waybill_id, const char *named,
+                                      struct carrier *out);
+
 /* Looks a carrier up by delivery_id, including the sandbox carrier in sandbox mode. */
 int recognize_carrier_get(struct store *s, bool sandbox, const char *delivery_id,
                           struct carrier *out);

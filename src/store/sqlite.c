@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,13 +12,10 @@ static void sq_close(struct store *s)
 {
     struct sq_store *sq = (struct sq_store *)s;
     sq_writer_stop(sq);
-    for (int i = 0; i < sq->idle_count; i++) {
-        struct sq_conn *c = sq->idle[i];
-        for (int j = 0; j < c->cached; j++)
-            sqlite3_finalize(c->cache[j].stmt);
-        sqlite3_close(c->db);
-        free(c);
-    }
+    for (int i = 0; i < sq->idle_count; i++)
+        sq_conn_close(sq->idle[i]);
+    for (int i = 0; i < SQ_OWNED; i++)
+        sq_conn_close(sq->owned[i]);
     pthread_mutex_destroy(&sq->lock);
     pthread_cond_destroy(&sq->freed);
     pthread_mutex_destroy(&sq->queue_lock);
@@ -83,7 +81,9 @@ static struct store *sqlite_open(const char *path)
     struct sq_store *sq = calloc(1, sizeof *sq);
     if (!sq)
         return NULL;
+    static _Atomic uint64_t next_id = 1;
     sq->base.ops = &sqlite_ops;
+    sq->id = atomic_fetch_add(&next_id, 1);
     size_t n = strlen(path);
     if (n >= sizeof sq->path) {
         log_msg("error", "sqlite: path too long");

@@ -19,7 +19,7 @@ static sqlite3 *open_db(const char *path)
     /* synchronous=FULL: a commit that returned is on disk, also across power loss */
     if (sqlite3_exec(db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                     " PRAGMA temp_store=MEMORY;",
+                     " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-512;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         log_msg("error", "sqlite: %s: %s", path, sqlite3_errmsg(db));
         sqlite3_close(db);
@@ -28,28 +28,91 @@ static sqlite3 *open_db(const char *path)
     return db;
 }
 
+struct sq_conn *sq_conn_open(struct sq_store *s)
+{
+    struct sq_conn *c = calloc(1, sizeof *c);
+    if (c)
+        c->db = open_db(s->path);
+    if (c && c->db)
+        return c;
+    free(c);
+    return NULL;
+}
+
+void sq_conn_close(struct sq_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->cached; i++)
+        sqlite3_finalize(c->cache[i].stmt);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Each thread reads through a connection of its own, so reads take no shared lock; a nested
+ * acquire, or one past SQ_OWNED threads, falls back to the pool. */
+static _Thread_local struct {
+    uint64_t store_id;
+    struct sq_conn *conn;
+    bool busy;
+} mine;
+
+static struct sq_conn *own_connection(struct sq_store *s)
+{
+    if (mine.store_id == s->id && mine.conn) {
+        if (mine.busy)
+            return NULL;
+        mine.busy = true;
+        return mine.conn;
+    }
+    pthread_mutex_lock(&s->lock);
+    bool room = s->owned_count < SQ_OWNED;
+    if (room)
+        s->owned_count++;
+    pthread_mutex_unlock(&s->lock);
+    struct sq_conn *c = room ? sq_conn_open(s) : NULL;
+    if (!c) {
+        if (room) {
+            pthread_mutex_lock(&s->lock);
+            s->owned_count--;
+            pthread_mutex_unlock(&s->lock);
+        }
+        return NULL;
+    }
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < SQ_OWNED; i++)
+        if (!s->owned[i]) {
+            s->owned[i] = c;
+            break;
+        }
+    pthread_mutex_unlock(&s->lock);
+    mine.store_id = s->id;
+    mine.conn = c;
+    mine.busy = true;
+    return c;
+}
+
 struct sq_conn *sq_acquire(struct sq_store *s)
 {
+    struct sq_conn *c = own_connection(s);
+    if (c)
+        return c;
     pthread_mutex_lock(&s->lock);
     while (s->idle_count == 0 && s->open_count >= SQ_POOL)
         pthread_cond_wait(&s->freed, &s->lock);
     if (s->idle_count > 0) {
-        struct sq_conn *c = s->idle[--s->idle_count];
+        c = s->idle[--s->idle_count];
         pthread_mutex_unlock(&s->lock);
         return c;
     }
     s->open_count++;
     pthread_mutex_unlock(&s->lock);
-    struct sq_conn *c = calloc(1, sizeof *c);
-    if (c)
-        c->db = open_db(s->path);
-    if (!c || !c->db) {
-        free(c);
+    c = sq_conn_open(s);
+    if (!c) {
         pthread_mutex_lock(&s->lock);
         s->open_count--;
         pthread_cond_signal(&s->freed);
         pthread_mutex_unlock(&s->lock);
-        return NULL;
     }
     return c;
 }
@@ -58,6 +121,10 @@ void sq_release(struct sq_store *s, struct sq_conn *c)
 {
     if (!c)
         return;
+    if (c == mine.conn && mine.store_id == s->id) {
+        mine.busy = false;
+        return;
+    }
     pthread_mutex_lock(&s->lock);
     s->idle[s->idle_count++] = c;
     pthread_cond_signal(&s->freed);

@@ -9,6 +9,7 @@
 
 #define SQ_CACHE 48
 #define SQ_POOL 16
+#define SQ_OWNED 256 /* threads with a connection of their own */
 
 #define SQ_STORE(s) ((struct sq_store *)(s))
 
@@ -37,7 +38,10 @@ struct sq_unit;
 
 struct sq_store {
     struct store base;
+    uint64_t id; /* unique in the process, so a thread's connection is never another store's */
     char path[1024];
+    struct sq_conn *owned[SQ_OWNED]; /* the threads' own connections, closed with the store */
+    int owned_count;
     /* the pool of connections for reads */
     pthread_mutex_t lock;
     pthread_cond_t freed;
@@ -66,7 +70,11 @@ int sq_write(struct sq_store *s, sq_unit_fn run, void *arg);
 int sq_writer_start(struct sq_store *s);
 void sq_writer_stop(struct sq_store *s);
 
-/* Takes a connection from the pool (opening one when none is idle); NULL on failure. */
+/* Opens a connection to s's file with the backend's settings / closes one; NULL on failure. */
+struct sq_conn *sq_conn_open(struct sq_store *s);
+void sq_conn_close(struct sq_conn *c);
+/* Takes the calling thread's own connection, or one from the pool (opening one when none is idle);
+ * NULL on failure. */
 struct sq_conn *sq_acquire(struct sq_store *s);
 void sq_release(struct sq_store *s, struct sq_conn *c);
 /* The cached, reset statement for a static SQL string; NULL (logged) on failure. */

@@ -101,7 +101,7 @@ int sq_write(struct sq_store *s, sq_unit_fn run, void *arg)
 
 int sq_writer_start(struct sq_store *s)
 {
-    s->writer = sq_acquire(s);
+    s->writer = sq_conn_open(s);
     if (!s->writer)
         return STORE_ERROR;
     if (pthread_create(&s->writer_thread, NULL, writer_loop, s) != 0) {
@@ -122,7 +122,6 @@ void sq_writer_stop(struct sq_store *s)
         pthread_join(s->writer_thread, NULL);
         s->writer_running = false;
     }
-    if (s->writer)
-        sq_release(s, s->writer);
+    sq_conn_close(s->writer);
     s->writer = NULL;
 }
