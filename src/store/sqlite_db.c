@@ -167,14 +167,24 @@ int sq_exec(struct sq_conn *c, const char *sql)
     return STORE_OK;
 }
 
+int sq_run(struct sq_conn *c, const char *sql)
+{
+    sqlite3_stmt *st = sq_prepare(c, sql);
+    if (!st)
+        return STORE_ERROR;
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
+    return rc;
+}
+
 int sq_begin(struct sq_conn *c)
 {
-    return sq_exec(c, "BEGIN IMMEDIATE");
+    return sq_run(c, "BEGIN IMMEDIATE");
 }
 
 int sq_commit(struct sq_conn *c)
 {
-    return sq_exec(c, "COMMIT");
+    return sq_run(c, "COMMIT");
 }
 
 void sq_rollback(struct sq_conn *c)

@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#define SQ_CACHE 48
+#define SQ_CACHE 96 /* more than the statements of every op together */
 #define SQ_POOL 16
 #define SQ_OWNED 256 /* threads with a connection of their own */
 
@@ -81,6 +81,8 @@ void sq_release(struct sq_store *s, struct sq_conn *c);
 sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql);
 /* Runs SQL that returns no rows; STORE_OK or STORE_ERROR (logged). */
 int sq_exec(struct sq_conn *c, const char *sql);
+/* Runs a static statement that returns no rows, prepared once per connection. */
+int sq_run(struct sq_conn *c, const char *sql);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
 int sq_begin(struct sq_conn *c);
 int sq_commit(struct sq_conn *c);

@@ -19,13 +19,13 @@ struct sq_unit {
 
 static int run_unit(struct sq_conn *c, struct sq_unit *u)
 {
-    if (sq_exec(c, "SAVEPOINT unit"))
+    if (sq_run(c, "SAVEPOINT unit"))
         return STORE_ERROR;
     int rc = u->run(c, u->arg);
     /* a unit that did not succeed leaves nothing behind, and the batch goes on */
-    if (rc != STORE_OK && sq_exec(c, "ROLLBACK TO unit"))
+    if (rc != STORE_OK && sq_run(c, "ROLLBACK TO unit"))
         rc = STORE_ERROR;
-    if (sq_exec(c, "RELEASE unit"))
+    if (sq_run(c, "RELEASE unit"))
         return STORE_ERROR;
     return rc;
 }
@@ -121,6 +121,9 @@ void sq_writer_stop(struct sq_store *s)
         pthread_mutex_unlock(&s->queue_lock);
         pthread_join(s->writer_thread, NULL);
         s->writer_running = false;
+        if (s->batches)
+            log_msg("info", "sqlite: %llu units of work in %llu commits",
+                    (unsigned long long)s->units, (unsigned long long)s->batches);
     }
     sq_conn_close(s->writer);
     s->writer = NULL;
