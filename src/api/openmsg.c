@@ -138,73 +138,132 @@ static bool later_checks(struct call *c, const struct follow_req *fr, struct wb_
     return known != RECOGNIZE_FAILED;
 }
 
+/* A bind on its way through the store: what its unit of work and its reply need, on the heap so
+ * that the reply can be made on a later turn of the server (http_defer) while the commit runs. */
+struct bind_call {
+    struct api *api;
+    char quota_key[QUOTA_KEY_SIZE];
+    struct bind_op op;
+    struct wb_err later; /* a check after the per-user quota refused the call */
+    enum bind_outcome outcome;
+    struct binding b;
+    bool created;
+    int rc;
+    struct http_deferred *deferred;
+};
+
+static void bind_call_free(struct bind_call *bc)
+{
+    binding_release(&bc->op.binding);
+    binding_release(&bc->b);
+    free(bc);
+}
+
+/* The reply to a finished bind: the waybill token, or e. */
+static void bind_answer(const struct bind_call *bc, struct wb_err *e, struct http_reply *reply)
+{
+    if (bc->rc) {
+        wb_err_set(e, WB_SYSTEM, "storage unavailable, retry later");
+        return;
+    }
+    switch (bc->outcome) {
+    case BIND_USER_QUOTA:
+        wb_err_set(e, WB_OUT_OF_QUOTA, "the user's daily bind quota (%lld) is used up",
+                   (long long)bc->op.quota_limit);
+        return;
+    case BIND_COUNTED:
+        *e = bc->later;
+        return;
+    case BIND_CAP:
+        wb_err_set(e, WB_OUT_OF_QUOTA, "the user's valid bindings (%lld) are at the limit",
+                   (long long)bc->op.max_bindings);
+        return;
+    case BIND_DONE:
+        break;
+    }
+    char token[WAYBILL_TOKEN_LEN + 1];
+    tokens_waybill(token, bc->api->cfg.hash_key, bc->b.token_nonce);
+    reply_ok_begin(reply);
+    buf_puts(&reply->body, ",\"waybill_token\":");
+    buf_json_string(&reply->body, token);
+    reply_ok_end(reply);
+}
+
+static void bind_done_cb(void *ctx, int rc)
+{
+    struct bind_call *bc = ctx;
+    bc->rc = rc;
+    http_deferred_done(bc->deferred);
+}
+
+static void bind_start_cb(void *arg, struct http_deferred *d)
+{
+    struct bind_call *bc = arg;
+    struct store *s = bc->api->store;
+    bc->deferred = d;
+    int rc = s->ops->bind_then(s, &bc->op, &bc->outcome, &bc->b, &bc->created, bind_done_cb, bc);
+    if (rc)
+        bind_done_cb(bc, rc);
+}
+
+static void bind_finish_cb(void *arg, const struct http_request *req, struct http_reply *reply)
+{
+    struct bind_call *bc = arg;
+    struct wb_err e = {0};
+    bind_answer(bc, &e, reply);
+    if (e.code != WB_OK)
+        reply_wechat_error(reply, req, &e);
+    bind_call_free(bc);
+}
+
 static void follow(struct call *c)
 {
     struct merchant_lookup lookup = {c, carrier_exists_cb, waybill_owner_cb};
     struct follow_req fr;
-    struct wb_err later = {0};
     bool unknown_user = false;
     if (merchant_follow_parse(c->body, &lookup, &fr, &c->err) ||
         !check_user(c, fr.openid, &unknown_user))
         return;
-    if (!later_checks(c, &fr, &later)) {
-        call_store_failed(c);
+    struct bind_call *bc = calloc(1, sizeof *bc);
+    if (!bc) {
+        wb_err_set(&c->err, WB_SYSTEM, "out of memory");
         return;
     }
-    char quota_key[QUOTA_KEY_SIZE];
-    quota_key_user(quota_key, fr.openid, c->family);
-    struct bind_op op = {
+    bc->api = c->api;
+    if (!later_checks(c, &fr, &bc->later)) {
+        call_store_failed(c);
+        bind_call_free(bc);
+        return;
+    }
+    quota_key_user(bc->quota_key, fr.openid, c->family);
+    bc->op = (struct bind_op){
         .now = c->now,
         .register_user = unknown_user,
-        .quota_key = quota_key,
+        .quota_key = bc->quota_key,
         .quota_day = c->day,
         .quota_limit = c->family == FAMILY_QUERY
                            ? quota_limit(c->app.user_daily_quota_query, QUOTA_USER_DAILY_QUERY)
                            : quota_limit(c->app.user_daily_quota, QUOTA_USER_DAILY),
-        .count_only = later.code != WB_OK,
+        .count_only = bc->later.code != WB_OK,
         .max_bindings =
             c->family == FAMILY_MESSAGE ? quota_limit(c->app.max_bindings, QUOTA_MAX_BINDINGS) : -1,
         .lifetime = {c->api->cfg.expire_unbound_s, c->api->cfg.expire_stalled_s,
                      c->api->cfg.expire_final_s},
     };
     if (c->api->cfg.sandbox && rules_test_waybill(fr.waybill_id))
-        op.script_next_at = script_first_at(fr.waybill_id, c->now);
-    if (!new_binding(c, &fr, &op.binding)) {
-        binding_release(&op.binding);
+        bc->op.script_next_at = script_first_at(fr.waybill_id, c->now);
+    if (!new_binding(c, &fr, &bc->op.binding)) {
         wb_err_set(&c->err, WB_SYSTEM, "out of memory or randomness");
+        bind_call_free(bc);
         return;
     }
-    struct binding b;
-    bool created = false;
-    enum bind_outcome outcome;
-    int rc = c->api->store->ops->bind(c->api->store, &op, &outcome, &b, &created);
-    binding_release(&op.binding);
-    if (rc) {
-        call_store_failed(c);
+    /* where the store commits on its own thread, the worker thread moves on meanwhile */
+    struct store *s = c->api->store;
+    if (s->ops->bind_then && http_defer(c->req, bind_start_cb, bind_finish_cb, bc))
         return;
-    }
-    switch (outcome) {
-    case BIND_USER_QUOTA:
-        wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the user's daily bind quota (%lld) is used up",
-                   (long long)op.quota_limit);
-        return;
-    case BIND_COUNTED:
-        c->err = later;
-        return;
-    case BIND_CAP:
-        wb_err_set(&c->err, WB_OUT_OF_QUOTA, "the user's valid bindings (%lld) are at the limit",
-                   (long long)op.max_bindings);
-        return;
-    case BIND_DONE:
-        break;
-    }
-    char token[WAYBILL_TOKEN_LEN + 1];
-    tokens_waybill(token, c->api->cfg.hash_key, b.token_nonce);
-    binding_release(&b);
-    reply_ok_begin(c->reply);
-    buf_puts(&c->reply->body, ",\"waybill_token\":");
-    buf_json_string(&c->reply->body, token);
-    reply_ok_end(c->reply);
+    bc->rc = s->ops->bind(s, &bc->op, &bc->outcome, &bc->b, &bc->created);
+    bind_answer(bc, &c->err, c->reply);
+    bind_call_free(bc);
 }
 
 /* token → openid → purged: the checks of every call that carries a waybill_token. */

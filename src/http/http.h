@@ -20,6 +20,7 @@ struct http_request {
     bool body_too_large; /* more than the route's limit arrived; body holds the first part */
     size_t body_limit;   /* the limit that applied */
     char rid[RID_SIZE];
+    bool deferrable; /* the server can answer it later (http_defer) */
     /* Where the accessors below look: the server's connection, or a test's or fuzzer's own. */
     void *conn;
     const char *(*lookup)(void *conn, enum http_kv kind, const char *name);
@@ -54,6 +55,18 @@ struct http_reply {
 
 /* Adds a header with static name and value. */
 void http_reply_header(struct http_reply *reply, const char *name, const char *value);
+
+/* Replies answered later. A handler calls http_defer and returns; the server lets the connection
+ * wait without holding a worker thread and calls start(arg, d); whoever finishes the work calls
+ * http_deferred_done(d) (any thread, once); then finish(arg, req, reply) fills the reply on a
+ * worker thread and the server sends it. */
+struct http_deferred;
+typedef void (*http_start_fn)(void *arg, struct http_deferred *d);
+typedef void (*http_finish_fn)(void *arg, const struct http_request *req, struct http_reply *reply);
+/* From inside a handler of a deferrable request; false when it is not (answer at once). */
+bool http_defer(const struct http_request *req, http_start_fn start, http_finish_fn finish,
+                void *arg);
+void http_deferred_done(struct http_deferred *d);
 
 /* A route's handler: reads req, fills reply. ctx is the route table's context. */
 typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,

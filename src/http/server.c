@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,11 @@ struct exchange {
     size_t received;
     bool refused;
     bool answering; /* counted in in_flight: its reply is being made or sent */
+    /* a deferred reply: started once the connection is suspended, finished once resumed */
+    http_start_fn start;
+    http_finish_fn finish;
+    void *defer_arg;
+    bool started;
     int64_t started_us;
     struct http_request req;
     struct http_reply reply;
@@ -52,6 +58,29 @@ static const char *lookup_cb(void *conn, enum http_kv kind, const char *name)
 {
     return MHD_lookup_connection_value(
         conn, kind == HTTP_QUERY ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND, name);
+}
+
+static struct exchange *exchange_of(const struct http_request *req)
+{
+    return (struct exchange *)(void *)((char *)(void *)req - offsetof(struct exchange, req));
+}
+
+bool http_defer(const struct http_request *req, http_start_fn start, http_finish_fn finish,
+                void *arg)
+{
+    if (!req->deferrable)
+        return false;
+    struct exchange *x = exchange_of(req);
+    x->start = start;
+    x->finish = finish;
+    x->defer_arg = arg;
+    return true;
+}
+
+void http_deferred_done(struct http_deferred *d)
+{
+    struct exchange *x = (struct exchange *)d;
+    MHD_resume_connection(x->req.conn);
 }
 
 static void make_rid(char rid[RID_SIZE])
@@ -119,6 +148,7 @@ static struct exchange *exchange_new(struct http_server *srv, struct MHD_Connect
     x->req.path = url;
     x->req.conn = conn;
     x->req.lookup = lookup_cb;
+    x->req.deferrable = true;
     make_rid(x->req.rid);
     x->reply.status = 200;
     buf_init(&x->reply.body, 64u << 20);
@@ -158,6 +188,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         refuse_too_large(x);
         return send_reply(x, conn);
     }
+    if (x->started) { /* resumed: the deferred work is done */
+        x->finish(x->defer_arg, &x->req, &x->reply);
+        return send_reply(x, conn);
+    }
     if (*upload_size) {
         x->received += *upload_size;
         if (x->received > x->limits.refuse)
@@ -178,6 +212,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         x->req.body_len = x->body.len;
         x->req.body_too_large = x->body.overflow;
         x->handler(srv->ctx, &x->req, &x->reply);
+        if (x->start) { /* answered later: wait without holding this thread */
+            x->started = true;
+            MHD_suspend_connection(conn);
+            x->start(x->defer_arg, (struct http_deferred *)x);
+            return MHD_YES;
+        }
     }
     return send_reply(x, conn);
 }

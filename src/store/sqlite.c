@@ -72,6 +72,7 @@ static const struct store_ops sqlite_ops = {
     .outbox_release = sq_outbox_release,
     .notice_counts = sq_notice_counts,
     .bind = sq_bind,
+    .bind_then = sq_bind_then,
     .binding_by_token = sq_binding_by_token,
     .binding_update_goods = sq_binding_update_goods,
 };

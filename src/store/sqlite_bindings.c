@@ -294,6 +294,37 @@ int sq_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcom
     return rc;
 }
 
+struct bind_later {
+    struct bind_args args;
+    void (*done)(void *ctx, int rc);
+    void *ctx;
+};
+
+static void bind_then_cb(void *ctx, int rc)
+{
+    struct bind_later *later = ctx;
+    if (rc || *later->args.outcome != BIND_DONE)
+        binding_release(later->args.out);
+    later->done(later->ctx, rc);
+    free(later);
+}
+
+int sq_bind_then(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
+                 struct binding *out, bool *created, void (*done)(void *ctx, int rc), void *ctx)
+{
+    struct bind_later *later = calloc(1, sizeof *later);
+    if (!later)
+        return STORE_ERROR;
+    memset(out, 0, sizeof *out);
+    *created = false;
+    *outcome = BIND_DONE;
+    *later = (struct bind_later){{op, outcome, out, created}, done, ctx};
+    int rc = sq_write_then(SQ_STORE(s), bind_unit, &later->args, bind_then_cb, later);
+    if (rc)
+        free(later);
+    return rc;
+}
+
 int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out)
 {
     static const char sql[] = "SELECT " BINDING_COLUMNS " FROM bindings WHERE token_hash = ?1";

@@ -67,6 +67,11 @@ typedef int (*sq_unit_fn)(struct sq_conn *c, void *arg);
 /* Runs run(c, arg) in the next group commit and returns its result once the commit is durable
  * (STORE_ERROR if the commit failed). Blocks the calling thread. */
 int sq_write(struct sq_store *s, sq_unit_fn run, void *arg);
+/* The same without waiting: then(ctx, rc) is called on the writer thread once the commit is
+ * durable (or failed). STORE_OK when queued; otherwise then is never called. run, arg and ctx
+ * must stay valid until then. */
+typedef void (*sq_then_fn)(void *ctx, int rc);
+int sq_write_then(struct sq_store *s, sq_unit_fn run, void *arg, sq_then_fn then, void *ctx);
 int sq_writer_start(struct sq_store *s);
 void sq_writer_stop(struct sq_store *s);
 
@@ -156,6 +161,8 @@ int sq_notice_counts(struct store *s, int64_t counts[3]);
 int sq_purge(struct store *s, int64_t now, int64_t purge_s, int64_t *count);
 int sq_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
             struct binding *out, bool *created);
+int sq_bind_then(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
+                 struct binding *out, bool *created, void (*done)(void *ctx, int rc), void *ctx);
 int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out);
 int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
                             int64_t max_updates);

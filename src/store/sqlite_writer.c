@@ -6,12 +6,15 @@
 
 #include <stdlib.h>
 
-/* A caller's unit of work, waiting in the queue. */
+/* A caller's unit of work, waiting in the queue. A waiting caller's lives on its stack; one that
+ * is told later (then != NULL) is on the heap and freed once told. */
 struct sq_unit {
     sq_unit_fn run;
     void *arg;
     int rc;
     bool done;
+    sq_then_fn then;
+    void *then_ctx;
     struct sq_unit *next;
 };
 
@@ -68,9 +71,21 @@ static void *writer_loop(void *arg)
 
         run_batch(s->writer, batch);
 
+        /* callers told later are told now, outside the lock; the others wake below */
+        struct sq_unit *waiting = NULL;
+        for (struct sq_unit *u = batch, *next; u; u = next) {
+            next = u->next;
+            if (u->then) {
+                u->then(u->then_ctx, u->rc);
+                free(u);
+            } else {
+                u->next = waiting;
+                waiting = u;
+            }
+        }
         pthread_mutex_lock(&s->queue_lock);
-        for (struct sq_unit *u = batch; u; u = u->next)
-            u->done = true;
+        for (struct sq_unit *u = waiting; u; u = u->next)
+            u->done = true; /* its caller reads it only once the lock is free again */
         s->batches++;
         s->units += (uint64_t)n;
         pthread_cond_broadcast(&s->units_done);
@@ -79,20 +94,42 @@ static void *writer_loop(void *arg)
     return NULL;
 }
 
+/* Appends u to the queue; false when the writer is stopping. Called with queue_lock held. */
+static bool enqueue(struct sq_store *s, struct sq_unit *u)
+{
+    if (s->stopping)
+        return false;
+    if (s->queue_tail)
+        s->queue_tail->next = u;
+    else
+        s->queue = u;
+    s->queue_tail = u;
+    pthread_cond_signal(&s->queue_ready);
+    return true;
+}
+
+int sq_write_then(struct sq_store *s, sq_unit_fn run, void *arg, sq_then_fn then, void *ctx)
+{
+    struct sq_unit *u = calloc(1, sizeof *u);
+    if (!u)
+        return STORE_ERROR;
+    *u = (struct sq_unit){.run = run, .arg = arg, .then = then, .then_ctx = ctx};
+    pthread_mutex_lock(&s->queue_lock);
+    bool queued = enqueue(s, u);
+    pthread_mutex_unlock(&s->queue_lock);
+    if (!queued)
+        free(u);
+    return queued ? STORE_OK : STORE_ERROR;
+}
+
 int sq_write(struct sq_store *s, sq_unit_fn run, void *arg)
 {
     struct sq_unit u = {.run = run, .arg = arg};
     pthread_mutex_lock(&s->queue_lock);
-    if (s->stopping) {
+    if (!enqueue(s, &u)) {
         pthread_mutex_unlock(&s->queue_lock);
         return STORE_ERROR;
     }
-    if (s->queue_tail)
-        s->queue_tail->next = &u;
-    else
-        s->queue = &u;
-    s->queue_tail = &u;
-    pthread_cond_signal(&s->queue_ready);
     while (!u.done)
         pthread_cond_wait(&s->units_done, &s->queue_lock);
     pthread_mutex_unlock(&s->queue_lock);

@@ -216,6 +216,12 @@ struct store_ops {
      * out->goods_json is the caller's to free. */
     int (*bind)(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
                 struct binding *out, bool *created);
+    /* bind without waiting, where the backend can (NULL where it cannot): done(ctx, rc) is called
+     * on another thread once the unit of work is durable, with bind's codes; op, outcome, out and
+     * created must stay valid until then. STORE_OK when started; otherwise done is never called. */
+    int (*bind_then)(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
+                     struct binding *out, bool *created, void (*done)(void *ctx, int rc),
+                     void *ctx);
     int (*binding_by_token)(struct store *s, const char *token_hash, struct binding *out);
     /* Replaces the goods when updates < max_updates and counts the update; STORE_LIMIT otherwise.
      */
