@@ -221,8 +221,10 @@ static int bind_in(struct sq_conn *c, const struct bind_op *op, struct binding *
     out->goods_json = strdup(op->binding.goods_json);
     if (!out->goods_json)
         return STORE_ERROR;
-    /* an event already told a phone tail that is not this binding's: someone else's parcel */
-    if ((rc = tail_contradicted(c, out->waybill_id, out->receiver_tail, &out->mismatched)))
+    /* an event already told a phone tail that is not this binding's: someone else's parcel
+     * (a waybill no carrier reported yet has no events to ask) */
+    if (w.last_event_at &&
+        (rc = tail_contradicted(c, out->waybill_id, out->receiver_tail, &out->mismatched)))
         return rc;
     if (out->mismatched)
         out->expires_at = op->now + LIFETIME_MISMATCH_S;
