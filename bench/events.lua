@@ -1,11 +1,7 @@
 -- carrier events: every request reports one new event for a new waybill.
 -- Usage: wrk -s bench/events.lua URL -- CARRIER_KEY NOW
-local threads = {}
-
-function setup(thread)
-    thread:set("tid", #threads + 1)
-    table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:match("@(.*/)") .. "common.lua")
+expected = '"accepted":1,'
 
 function init(args)
     key = args[1]
@@ -22,18 +18,4 @@ function request()
         '","action_time":' .. now .. ',"action_type":100001,"action_msg":"Collected"}]}'
     return wrk.format("POST", "/carrier/v1/events",
         {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
-end
-
-function response(status, headers, body)
-    if status ~= 200 or not string.find(body, '"accepted":1,', 1, true) then
-        bad = bad + 1
-    end
-end
-
-function done(summary, latency, requests)
-    local total = 0
-    for _, t in ipairs(threads) do
-        total = total + t:get("bad")
-    end
-    io.write(string.format("errors_in_body %d\n", total))
 end

@@ -1,11 +1,7 @@
 -- follow_waybill: every request binds a new waybill for a new user (the durable hot path).
 -- Usage: wrk -s bench/follow.lua URL -- ACCESS_TOKEN
-local threads = {}
-
-function setup(thread)
-    thread:set("tid", #threads + 1)
-    table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:match("@(.*/)") .. "common.lua")
+expected = '"errcode":0,'
 
 function init(args)
     token = args[1]
@@ -22,18 +18,4 @@ function request()
         '{"goods_name":"Tea set","goods_img_url":"www.qq.com/tea.png"}]}}'
     return wrk.format("POST", "/cgi-bin/express/delivery/open_msg/follow_waybill?access_token=" ..
         token, {["Content-Type"] = "application/json"}, body)
-end
-
-function response(status, headers, body)
-    if status ~= 200 or not string.find(body, '"errcode":0,', 1, true) then
-        bad = bad + 1
-    end
-end
-
-function done(summary, latency, requests)
-    local total = 0
-    for _, t in ipairs(threads) do
-        total = total + t:get("bad")
-    end
-    io.write(string.format("errors_in_body %d\n", total))
 end

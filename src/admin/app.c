@@ -209,6 +209,16 @@ static bool load_app(const struct admin_ctx *c, const char *appid, struct app *a
     return true;
 }
 
+/* Writes a back and forgets any cached copy; sets e (404 or 500) when the store refused. */
+static bool save_app(const struct admin_ctx *c, const struct app *a, struct admin_err *e)
+{
+    int rc = c->store->ops->app_update(c->store, a);
+    cache_forget_app(a->appid);
+    if (rc != STORE_OK)
+        admin_store_fail(e, rc, "app", a->appid);
+    return rc == STORE_OK;
+}
+
 json_t *admin_app_create(const struct admin_ctx *c, const json_t *body, struct admin_err *e)
 {
     struct app a = {
@@ -314,12 +324,8 @@ json_t *admin_app_patch(const struct admin_ctx *c, const char *appid, const json
         admin_fail(e, 400, "name may not be null");
         goto out;
     }
-    int rc = c->store->ops->app_update(c->store, &a);
-    cache_forget_app(a.appid);
-    if (rc != STORE_OK) {
-        admin_store_fail(e, rc, "app", appid);
+    if (!save_app(c, &a, e))
         goto out;
-    }
     out = app_full_json(c, &a, e);
 out:
     admin_unlock();
@@ -341,12 +347,8 @@ static json_t *reset(const struct admin_ctx *c, const char *appid, bool push, st
         admin_fail(e, 500, "the random generator failed");
         goto out;
     }
-    int rc = c->store->ops->app_update(c->store, &a);
-    cache_forget_app(a.appid);
-    if (rc != STORE_OK) {
-        admin_store_fail(e, rc, "app", appid);
+    if (!save_app(c, &a, e))
         goto out;
-    }
     out = json_pack("{s:s,s:s}", "appid", a.appid, push ? "push_secret" : "secret",
                     push ? a.push_secret : secret);
     if (!out)
