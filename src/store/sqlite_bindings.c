@@ -198,16 +198,18 @@ static int tail_contradicted(struct sq_conn *c, const char *waybill_id, const ch
     return rc == STORE_ERROR ? rc : STORE_OK;
 }
 
-static int bind_in(struct sq_conn *c, const struct bind_op *op, struct binding *out, bool *created)
+/* fresh_user: the user was made in this unit of work, so there is no binding to find or count. */
+static int bind_in(struct sq_conn *c, const struct bind_op *op, bool fresh_user,
+                   struct binding *out, bool *created)
 {
-    int rc = find_live(c, op, out);
+    int rc = fresh_user ? STORE_NOT_FOUND : find_live(c, op, out);
     if (rc != STORE_NOT_FOUND) {
         *created = false;
         return rc;
     }
     if (op->max_bindings >= 0) {
         int64_t valid = 0;
-        if ((rc = count_valid(c, op, &valid)))
+        if (!fresh_user && (rc = count_valid(c, op, &valid)))
             return rc;
         if (valid >= op->max_bindings)
             return STORE_LIMIT;
@@ -241,7 +243,8 @@ struct bind_args {
     bool *created;
 };
 
-static int register_user(struct sq_conn *c, const struct bind_op *op)
+/* *fresh tells whether the user is new, and so has no bindings yet. */
+static int register_user(struct sq_conn *c, const struct bind_op *op, bool *fresh)
 {
     static const char sql[] = "INSERT INTO users(openid, appid, phone_hash, phone_tail, created_at)"
                               " VALUES(?1, ?2, '', '', ?3) ON CONFLICT(openid) DO NOTHING";
@@ -252,6 +255,7 @@ static int register_user(struct sq_conn *c, const struct bind_op *op)
     sq_bind_text(st, 2, op->binding.appid);
     sq_bind_int(st, 3, op->now);
     int rc = sq_step_done(c, st);
+    *fresh = rc == STORE_OK && sqlite3_changes(c->db) > 0;
     sqlite3_reset(st);
     return rc;
 }
@@ -261,7 +265,8 @@ static int bind_unit(struct sq_conn *c, void *arg)
     const struct bind_args *a = arg;
     const struct bind_op *op = a->op;
     int64_t used = 0;
-    int rc = op->register_user ? register_user(c, op) : STORE_OK;
+    bool fresh = false;
+    int rc = op->register_user ? register_user(c, op, &fresh) : STORE_OK;
     if (!rc && op->quota_key)
         rc = sq_counter_add_one(c, op->quota_key, op->quota_day, op->quota_limit, &used);
     if (rc == STORE_LIMIT) {
@@ -274,7 +279,7 @@ static int bind_unit(struct sq_conn *c, void *arg)
         *a->outcome = BIND_COUNTED;
         return STORE_OK;
     }
-    rc = bind_in(c, op, a->out, a->created);
+    rc = bind_in(c, op, fresh, a->out, a->created);
     if (rc == STORE_LIMIT) { /* the count stays: the call reached the per-user check */
         *a->outcome = BIND_CAP;
         return STORE_OK;

@@ -121,6 +121,18 @@ class UserQuotas(ServerTest):
         self.assert_ok(self.call(FOLLOW, bind_body(new_openid(), c), app.token))
 
 
+class CapForANewUser(ServerTest):
+
+    def test_cap_of_zero_refuses_a_user_registered_by_the_bind(self):
+        # in the sandbox an unknown openid becomes a user in the bind's own unit of work; having
+        # no bindings yet does not let it pass a cap of 0
+        app = self.new_app(max_bindings=0)
+        self.assert_err(self.call(FOLLOW, bind_body(new_openid(), sandbox_waybill()), app.token),
+                        9300513)
+        self.srv.patch_app(app, max_bindings=1)
+        self.assert_ok(self.call(FOLLOW, bind_body(new_openid(), sandbox_waybill()), app.token))
+
+
 class ExactUnderConcurrency(ServerTest):
     """§6.2: no limit is ever exceeded by even one call, however the calls interleave."""
 
