@@ -1,5 +1,6 @@
 /* `waybilld app|user|carrier …`: the admin operations on the store directly (SPEC §9.3). */
 #include "admin/admin.h"
+#include "api/sandbox.h"
 #include "cli/commands.h"
 #include "cli/setup.h"
 #include "domain/quota.h"
@@ -571,6 +572,9 @@ static int run_command(const struct command *cmd, int argc, char **argv)
     if (opened_rc)
         goto out;
     opened = true;
+    /* usage counts the service clock's day: a sandbox's moved clock too */
+    if (!sandbox_clock_load(su.store))
+        goto out;
     const struct admin_ctx c = {
         .store = su.store,
         .hash_key = su.hash_key,
