@@ -6,6 +6,7 @@
 #include "api/reply.h"
 #include "api/waybill_view.h"
 #include "base/crypto.h"
+#include "base/text.h"
 #include "base/log.h"
 #include "carrier/recognize.h"
 #include "domain/merchant.h"
@@ -92,19 +93,12 @@ static void phone_hash(struct call *c, const char *digits, char out[HASH_SIZE])
         crypto_hmac_hex(out, c->api->cfg.hash_key, digits, strlen(digits));
 }
 
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static bool new_binding(struct call *c, const struct follow_req *fr, struct binding *b)
 {
     memset(b, 0, sizeof *b);
-    copy_str(b->appid, sizeof b->appid, c->app.appid);
-    copy_str(b->openid, sizeof b->openid, fr->openid);
-    copy_str(b->waybill_id, sizeof b->waybill_id, fr->waybill_id);
+    text_copy(b->appid, sizeof b->appid, c->app.appid);
+    text_copy(b->openid, sizeof b->openid, fr->openid);
+    text_copy(b->waybill_id, sizeof b->waybill_id, fr->waybill_id);
     b->family = c->family;
     char token[WAYBILL_TOKEN_LEN + 1];
     if (!tokens_new_nonce(b->token_nonce))
@@ -112,12 +106,12 @@ static bool new_binding(struct call *c, const struct follow_req *fr, struct bind
     tokens_waybill(token, c->api->cfg.hash_key, b->token_nonce);
     crypto_sha256_hex(b->token_hash, token);
     phone_hash(c, fr->receiver_phone, b->receiver_hash);
-    copy_str(b->receiver_tail, sizeof b->receiver_tail, fr->receiver_tail);
+    text_copy(b->receiver_tail, sizeof b->receiver_tail, fr->receiver_tail);
     phone_hash(c, fr->sender_phone, b->sender_hash);
-    copy_str(b->sender_tail, sizeof b->sender_tail, fr->sender_tail);
-    copy_str(b->delivery_id, sizeof b->delivery_id, fr->delivery_id);
-    copy_str(b->trans_id, sizeof b->trans_id, fr->trans_id);
-    copy_str(b->order_detail_path, sizeof b->order_detail_path, fr->order_detail_path);
+    text_copy(b->sender_tail, sizeof b->sender_tail, fr->sender_tail);
+    text_copy(b->delivery_id, sizeof b->delivery_id, fr->delivery_id);
+    text_copy(b->trans_id, sizeof b->trans_id, fr->trans_id);
+    text_copy(b->order_detail_path, sizeof b->order_detail_path, fr->order_detail_path);
     int count = 0;
     b->goods_json = goods_canonical(fr->goods, &count);
     return b->goods_json != NULL;

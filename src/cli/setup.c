@@ -2,6 +2,7 @@
 #include "cli/setup.h"
 
 #include "base/rand.h"
+#include "base/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,15 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static bool copy_text(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
 
 /* Reads the key in path, or creates it (mode 0600) with 32 random bytes in hex. */
 static int load_or_make_key(const char *path, char key[KEY_SIZE])
@@ -63,7 +55,7 @@ static int take_key(const char *given, const char *env_name, const char *dir, co
                     char key[KEY_SIZE], char *source, size_t source_size)
 {
     if (given && *given) {
-        if (!copy_text(key, KEY_SIZE, given)) {
+        if (!text_copy(key, KEY_SIZE, given)) {
             fprintf(stderr, "waybilld: %s is longer than %d characters\n", env_name, KEY_SIZE - 1);
             return -1;
         }
@@ -92,8 +84,8 @@ static int take_shared_keys(struct setup *s, const char *admin_key, const char *
                         " given, the same on every process\n");
         return SETUP_USAGE;
     }
-    if (!copy_text(s->hash_key, sizeof s->hash_key, hash_key) ||
-        (admin_key && !copy_text(s->admin_key, sizeof s->admin_key, admin_key))) {
+    if (!text_copy(s->hash_key, sizeof s->hash_key, hash_key) ||
+        (admin_key && !text_copy(s->admin_key, sizeof s->admin_key, admin_key))) {
         fprintf(stderr, "waybilld: a key is longer than %d characters\n", KEY_SIZE - 1);
         return SETUP_USAGE;
     }
@@ -111,7 +103,7 @@ int setup_open(struct setup *s, const char *data_dir, const char *db_url, const 
     umask(077); /* the database and the keys are for this user alone */
     if (!data_dir || !*data_dir)
         data_dir = "var";
-    if (!copy_text(s->data_dir, sizeof s->data_dir, data_dir)) {
+    if (!text_copy(s->data_dir, sizeof s->data_dir, data_dir)) {
         fprintf(stderr, "waybilld: --data is too long\n");
         return -1;
     }

@@ -2,6 +2,7 @@
 #include "domain/merchant.h"
 
 #include "base/buf.h"
+#include "base/text.h"
 #include "base/utf8.h"
 #include "domain/rules.h"
 
@@ -34,15 +35,6 @@ static enum wb_code require_chars(const char *s, const char *where, const char *
     if (n > max)
         return wb_err_set(e, WB_DATA_FORMAT, "%s%s is longer than %ld characters", where, key, max);
     return WB_OK;
-}
-
-static void copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
 }
 
 enum wb_code goods_check_fields(const json_t *goods_info, struct wb_err *e)
@@ -199,7 +191,7 @@ enum wb_code merchant_follow_parse(const json_t *body, const struct merchant_loo
         return wb_err_set(e, WB_DATA_FORMAT, "openid is required");
     if (!rules_id_ok(openid, OPENID_SIZE - 1))
         return wb_err_set(e, WB_INVALID_OPENID, "openid must be 1 to 64 of A-Z a-z 0-9 _ -");
-    copy(req->openid, sizeof req->openid, openid);
+    text_copy(req->openid, sizeof req->openid, openid);
 
     if (parse_phone(body, "receiver_phone", NULL, true, req->receiver_phone, req->receiver_tail,
                     e) ||
@@ -214,7 +206,7 @@ enum wb_code merchant_follow_parse(const json_t *body, const struct merchant_loo
         return wb_err_set(e, WB_DATA_FORMAT, "waybill_id is required");
     if (!rules_id_ok(waybill_id, WAYBILL_ID_SIZE - 1))
         return wb_err_set(e, WB_DATA_FORMAT, "waybill_id must be 1 to 64 of A-Z a-z 0-9 _ -");
-    copy(req->waybill_id, sizeof req->waybill_id, waybill_id);
+    text_copy(req->waybill_id, sizeof req->waybill_id, waybill_id);
 
     const char *delivery_id = field_string(body, "delivery_id", "", e, &bad);
     if (bad)
@@ -230,7 +222,7 @@ enum wb_code merchant_follow_parse(const json_t *body, const struct merchant_loo
         if (owner[0] && strcmp(owner, delivery_id) != 0)
             return wb_err_set(e, WB_DATA_FORMAT,
                               "delivery_id contradicts the waybill's carrier, which is %s", owner);
-        copy(req->delivery_id, sizeof req->delivery_id, delivery_id);
+        text_copy(req->delivery_id, sizeof req->delivery_id, delivery_id);
     }
 
     const json_t *goods_info = json_object_get(body, "goods_info");
@@ -242,13 +234,13 @@ enum wb_code merchant_follow_parse(const json_t *body, const struct merchant_loo
     if (bad || (trans_id && require_chars(trans_id, "", "trans_id", 0, 64, e)))
         return e->code;
     if (trans_id)
-        copy(req->trans_id, sizeof req->trans_id, trans_id);
+        text_copy(req->trans_id, sizeof req->trans_id, trans_id);
 
     const char *path = field_string(body, "order_detail_path", "", e, &bad);
     if (bad || (path && require_chars(path, "", "order_detail_path", 0, 256, e)))
         return e->code;
     if (path)
-        copy(req->order_detail_path, sizeof req->order_detail_path, path);
+        text_copy(req->order_detail_path, sizeof req->order_detail_path, path);
     return WB_OK;
 }
 
@@ -268,7 +260,7 @@ enum wb_code merchant_token_parse(const json_t *body, bool with_goods, struct to
     if (openid && !rules_id_ok(openid, OPENID_SIZE - 1))
         return wb_err_set(e, WB_INVALID_OPENID, "openid must be 1 to 64 of A-Z a-z 0-9 _ -");
     if (openid)
-        copy(req->openid, sizeof req->openid, openid);
+        text_copy(req->openid, sizeof req->openid, openid);
     if (with_goods) {
         /* the goods rules come after the token checks (SPEC §2.1); here only presence */
         const json_t *goods_info = json_object_get(body, "goods_info");
@@ -281,6 +273,6 @@ enum wb_code merchant_token_parse(const json_t *body, bool with_goods, struct to
     if (strlen(token) != WAYBILL_TOKEN_LEN || !rules_token_shape_ok(token, WAYBILL_TOKEN_LEN))
         return wb_err_set(e, WB_INVALID_WAYBILL_TOKEN,
                           "waybill_token is not one this service issued");
-    copy(req->waybill_token, sizeof req->waybill_token, token);
+    text_copy(req->waybill_token, sizeof req->waybill_token, token);
     return WB_OK;
 }
