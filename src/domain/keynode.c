@@ -1,7 +1,11 @@
 /* Key nodes as ranks: a binding is told of a rank the first time it reaches it. */
 #include "domain/keynode.h"
 
+#include "base/rand.h"
 #include "domain/status.h"
+
+#include <stdio.h>
+#include <string.h>
 
 int keynode_rank(int status)
 {
@@ -60,4 +64,26 @@ const char *keynode_type(enum keynode node)
     default:
         return "";
     }
+}
+
+bool keynode_progress_moved(const struct keynode_progress *before,
+                            const struct keynode_progress *after)
+{
+    return before->rank != after->rank || before->abnormal_told != after->abnormal_told;
+}
+
+bool keynode_notice(struct notice *n, enum keynode node, int64_t binding_id, int64_t sequence,
+                    int status, const struct feed_event *e, int64_t now)
+{
+    memset(n, 0, sizeof *n);
+    n->binding_id = binding_id;
+    n->sequence = sequence;
+    n->status = status;
+    n->action_time = e->action_time;
+    n->created_at = now;
+    memcpy(n->id, "evt_", 4);
+    snprintf(n->type, sizeof n->type, "%s", keynode_type(node));
+    snprintf(n->delivery_id, sizeof n->delivery_id, "%s", e->carrier);
+    snprintf(n->delivery_name, sizeof n->delivery_name, "%s", e->carrier_name);
+    return rand_hex(n->id + 4, 12);
 }

@@ -2,6 +2,9 @@
 #ifndef WB_DOMAIN_KEYNODE_H
 #define WB_DOMAIN_KEYNODE_H
 
+#include "domain/feed.h"
+#include "domain/model.h"
+
 #include <stdbool.h>
 
 enum keynode {
@@ -30,5 +33,15 @@ enum keynode keynode_decide(struct keynode_progress *p, int status, bool notify_
 
 /* "waybill.collected", "waybill.in_dispatch", "waybill.signed", "waybill.abnormal". */
 const char *keynode_type(enum keynode node);
+
+/* True when keynode_decide moved a binding's progress from before to after: it must be saved. */
+bool keynode_progress_moved(const struct keynode_progress *before,
+                            const struct keynode_progress *after);
+
+/* Fills n (zeroed first) with what a binding is told at node: a fresh event_id, its sequence, the
+ * waybill's status, and the carrier and action_time of the event e that caused it at now. The
+ * goods snapshot and order_detail_path are the caller's. false when randomness failed. */
+bool keynode_notice(struct notice *n, enum keynode node, int64_t binding_id, int64_t sequence,
+                    int status, const struct feed_event *e, int64_t now);
 
 #endif

@@ -22,4 +22,10 @@ int64_t lifetime_expires_at(const struct lifetime_config *cfg, const struct wayb
 /* A key-node waybill status is final: signed (4, 6) or abnormal (5). */
 bool lifetime_status_final(int status);
 
+/* Folds an accepted event (action_time, arrival seq, status) that arrived at now into w: its
+ * status marks, status, last_event_at and final_at (set when it turns final, cleared when it
+ * leaves 4–6). */
+void lifetime_fold_event(struct waybill *w, int64_t action_time, int64_t seq, int status,
+                         int64_t now);
+
 #endif

@@ -4,7 +4,6 @@
 #include "store/pg_db.h"
 
 #include "base/buf.h"
-#include "base/rand.h"
 #include "domain/keynode.h"
 
 #include <jansson.h>
@@ -82,27 +81,18 @@ int pg_notify_followers(struct pg_conn *c, const struct events_op *op, const str
         int64_t notified = pg_get_int(r, i, 3);
         enum keynode node = keynode_decide(&progress, w->status, op->notify_abnormal);
         if (node != KEYNODE_NONE) {
-            struct notice n = {.binding_id = id,
-                               .sequence = ++notified,
-                               .status = w->status,
-                               .action_time = e->action_time,
-                               .created_at = op->now};
-            memcpy(n.id, "evt_", 4);
-            if (!rand_hex(n.id + 4, 12)) {
+            struct notice n;
+            if (!keynode_notice(&n, node, id, ++notified, w->status, e, op->now)) {
                 rc = STORE_ERROR;
                 break;
             }
-            snprintf(n.type, sizeof n.type, "%s", keynode_type(node));
-            snprintf(n.delivery_id, sizeof n.delivery_id, "%s", e->carrier);
-            snprintf(n.delivery_name, sizeof n.delivery_name, "%s", e->carrier_name);
             first_goods(PQgetvalue(r, i, 4), n.goods, &n.goods_count);
             pg_get_text(r, i, 5, n.order_detail_path, sizeof n.order_detail_path);
             rc = insert_notice(c, &n);
             if (!rc && op->notices)
                 (*op->notices)++;
         }
-        if (!rc && (node != KEYNODE_NONE || before.rank != progress.rank ||
-                    before.abnormal_told != progress.abnormal_told))
+        if (!rc && (node != KEYNODE_NONE || keynode_progress_moved(&before, &progress)))
             rc = save_progress(c, id, &progress, notified);
     }
     PQclear(r);

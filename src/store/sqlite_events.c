@@ -144,14 +144,7 @@ static int apply_one(struct sq_conn *c, const struct events_op *batch, const str
     if (rc || (rc = insert_event(c, op, e, &seq)))
         return rc;
     int before = w.status;
-    bool was_final = lifetime_status_final(w.status);
-    status_fold(&w.marks, e->action_time, seq, e->status);
-    w.status = status_of(&w.marks);
-    w.last_event_at = op->now;
-    if (!lifetime_status_final(w.status))
-        w.final_at = 0;
-    else if (!was_final)
-        w.final_at = op->now;
+    lifetime_fold_event(&w, e->action_time, seq, e->status, op->now);
     r->outcome = EVENT_ACCEPTED;
     if ((rc = save_waybill(c, &w)) || (rc = update_bindings(c, op, e, &w)))
         return rc;

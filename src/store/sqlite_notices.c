@@ -2,7 +2,6 @@
  * claim → settle cycle. */
 #include "store/sqlite_db.h"
 
-#include "base/rand.h"
 #include "domain/keynode.h"
 
 #include <jansson.h>
@@ -139,27 +138,18 @@ int sq_notify_followers(struct sq_conn *c, const struct events_op *op, const str
         struct keynode_progress before = f->progress;
         enum keynode node = keynode_decide(&f->progress, w->status, op->notify_abnormal);
         if (node != KEYNODE_NONE) {
-            struct notice n = {.binding_id = f->id,
-                               .sequence = ++f->notified,
-                               .status = w->status,
-                               .action_time = e->action_time,
-                               .created_at = op->now};
-            memcpy(n.id, "evt_", 4);
-            if (!rand_hex(n.id + 4, 12)) {
+            struct notice n;
+            if (!keynode_notice(&n, node, f->id, ++f->notified, w->status, e, op->now)) {
                 rc = STORE_ERROR;
                 break;
             }
-            snprintf(n.type, sizeof n.type, "%s", keynode_type(node));
-            snprintf(n.delivery_id, sizeof n.delivery_id, "%s", e->carrier);
-            snprintf(n.delivery_name, sizeof n.delivery_name, "%s", e->carrier_name);
             rc = first_goods(c, f->id, n.goods, &n.goods_count, n.order_detail_path);
             if (!rc)
                 rc = insert_notice(c, &n);
             if (!rc && op->notices)
                 (*op->notices)++;
         }
-        if (!rc && (node != KEYNODE_NONE || before.rank != f->progress.rank ||
-                    before.abnormal_told != f->progress.abnormal_told))
+        if (!rc && (node != KEYNODE_NONE || keynode_progress_moved(&before, &f->progress)))
             rc = save_progress(c, f);
     }
     free(list);
