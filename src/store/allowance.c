@@ -1,6 +1,7 @@
 /* A small open-addressed table of (counter, day) → calls reserved and not yet used. */
 #include "store/allowance.h"
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "domain/quota.h"
 
@@ -15,9 +16,13 @@ static struct slot {
     int64_t day;
     int64_t limit;
     int64_t left; /* reserved, not used */
+    int64_t block;       /* calls to reserve next time */
+    int64_t refilled_us; /* when the last reservation was asked for */
+    bool refilling;      /* a reservation is being made, without the lock */
 } slots[SLOTS];
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t refilled = PTHREAD_COND_INITIALIZER;
 
 static uint64_t hash(const char *key)
 {
@@ -38,7 +43,7 @@ static struct slot *find(const char *key, int64_t day, bool *stale)
             *stale = sl->day != day;
             return sl;
         }
-        if (!reusable && (!sl->key[0] || (sl->day < day && sl->left == 0)))
+        if (!reusable && (!sl->key[0] || (sl->day < day && sl->left == 0 && !sl->refilling)))
             reusable = sl;
     }
     *stale = false;
@@ -47,6 +52,8 @@ static struct slot *find(const char *key, int64_t day, bool *stale)
         reusable->day = day;
         reusable->limit = -1;
         reusable->left = 0;
+        reusable->block = ALLOWANCE_BLOCK;
+        reusable->refilled_us = 0;
     }
     return reusable;
 }
@@ -59,32 +66,65 @@ static void give_back(struct store *s, struct slot *sl)
     sl->left = 0;
 }
 
+/* The size of the next reservation: a counter used fast reserves more at a time (so a busy app
+ * touches the store a few times a second), one used slowly less (so a crash forfeits little). */
+static int64_t next_block(struct slot *sl)
+{
+    int64_t now = clock_mono_us();
+    if (sl->refilled_us && now - sl->refilled_us < 100000 && sl->block < ALLOWANCE_BLOCK_MAX)
+        sl->block *= 2;
+    else if (now - sl->refilled_us > 1000000 && sl->block > ALLOWANCE_BLOCK)
+        sl->block /= 2;
+    sl->refilled_us = now;
+    return sl->block;
+}
+
+/* Reserves the next block of sl, without holding the lock while the store works (other takers
+ * of the same counter wait for it). Called and returns with the lock held. */
+static int refill(struct store *s, struct slot *sl)
+{
+    char key[QUOTA_KEY_SIZE];
+    memcpy(key, sl->key, sizeof key);
+    int64_t day = sl->day, limit = sl->limit, want = next_block(sl), granted = 0;
+    sl->refilling = true;
+    pthread_mutex_unlock(&lock);
+    int rc = s->ops->counter_reserve(s, key, day, limit, want, &granted);
+    pthread_mutex_lock(&lock);
+    sl->refilling = false;
+    pthread_cond_broadcast(&refilled);
+    if (rc == STORE_OK)
+        sl->left += granted;
+    return rc;
+}
+
 int allowance_take(struct store *s, const char *key, int64_t day, int64_t limit)
 {
     pthread_mutex_lock(&lock);
-    bool stale = false;
-    struct slot *sl = find(key, day, &stale);
-    int rc = STORE_OK;
-    if (!sl) { /* no room: count straight in the store */
-        pthread_mutex_unlock(&lock);
-        int64_t used = 0;
-        return s->ops->counter_take(s, key, day, limit, &used);
-    }
-    if (stale || sl->limit != limit) {
-        give_back(s, sl);
-        sl->day = day;
-        sl->limit = limit;
-    }
-    if (sl->left == 0) {
-        int64_t granted = 0;
-        rc = s->ops->counter_reserve(s, key, day, limit, ALLOWANCE_BLOCK, &granted);
+    for (;;) {
+        bool stale = false;
+        struct slot *sl = find(key, day, &stale);
+        if (!sl) { /* no room: count straight in the store */
+            pthread_mutex_unlock(&lock);
+            int64_t used = 0;
+            return s->ops->counter_take(s, key, day, limit, &used);
+        }
+        if (sl->refilling) { /* then look again: the slot may have changed meanwhile */
+            pthread_cond_wait(&refilled, &lock);
+            continue;
+        }
+        if (stale || sl->limit != limit) {
+            give_back(s, sl);
+            sl->day = day;
+            sl->limit = limit;
+        }
+        int rc = sl->left > 0 ? STORE_OK : refill(s, sl);
+        if (rc == STORE_OK && sl->left == 0)
+            continue; /* taken by others while this one waited */
         if (rc == STORE_OK)
-            sl->left = granted;
+            sl->left--;
+        pthread_mutex_unlock(&lock);
+        return rc;
     }
-    if (rc == STORE_OK)
-        sl->left--;
-    pthread_mutex_unlock(&lock);
-    return rc;
 }
 
 int64_t allowance_unused(const char *key, int64_t day)
@@ -106,8 +146,11 @@ int64_t allowance_unused(const char *key, int64_t day)
 void allowance_release_all(struct store *s)
 {
     pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < SLOTS; i++)
+    for (size_t i = 0; i < SLOTS; i++) {
+        while (slots[i].refilling)
+            pthread_cond_wait(&refilled, &lock);
         if (slots[i].key[0])
             give_back(s, &slots[i]);
+    }
     pthread_mutex_unlock(&lock);
 }

@@ -1,6 +1,7 @@
 /* Daily allowances held in memory: a process reserves calls of a counter in blocks, durably, and
  * hands them out without touching the store. The store's count never passes the limit, across any
- * number of processes; a crash forfeits what was reserved and unused, it never grants extra. */
+ * number of processes; a crash forfeits what was reserved and unused (at most one block a counter),
+ * it never grants extra. */
 #ifndef WB_API_ALLOWANCE_H
 #define WB_API_ALLOWANCE_H
 
@@ -8,7 +9,10 @@
 
 #include <stdint.h>
 
-#define ALLOWANCE_BLOCK 64 /* calls reserved at a time, fewer near the limit */
+/* Calls reserved at a time: from ALLOWANCE_BLOCK, doubling while reservations come faster than
+ * ten a second, up to ALLOWANCE_BLOCK_MAX; the store grants fewer near the limit. */
+#define ALLOWANCE_BLOCK 64
+#define ALLOWANCE_BLOCK_MAX 4096
 
 /* Takes one call of counter (key, day) under limit: STORE_OK, STORE_LIMIT or STORE_ERROR. A
  * limit that differs from the one the reservation was made under gives the rest back first, so

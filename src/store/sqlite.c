@@ -21,6 +21,8 @@ static void sq_close(struct store *s)
     pthread_mutex_destroy(&sq->queue_lock);
     pthread_cond_destroy(&sq->queue_ready);
     pthread_cond_destroy(&sq->units_done);
+    pthread_cond_destroy(&sq->unsynced_ready);
+    pthread_cond_destroy(&sq->checkpoint_ready);
     free(sq);
 }
 
@@ -79,6 +81,9 @@ static const struct store_ops sqlite_ops = {
 
 static struct store *sqlite_open(const char *path)
 {
+    /* no global counting of SQLite's allocations, which takes a process-wide mutex on each
+     * (refused, harmlessly, once SQLite is in use) */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     struct sq_store *sq = calloc(1, sizeof *sq);
     if (!sq)
         return NULL;
@@ -97,6 +102,9 @@ static struct store *sqlite_open(const char *path)
     pthread_mutex_init(&sq->queue_lock, NULL);
     pthread_cond_init(&sq->queue_ready, NULL);
     pthread_cond_init(&sq->units_done, NULL);
+    pthread_cond_init(&sq->unsynced_ready, NULL);
+    pthread_cond_init(&sq->checkpoint_ready, NULL);
+    sq->wal_fd = -1;
     struct sq_conn *c = sq_acquire(sq);
     if (!c || sq_migrate(c)) {
         sq_release(sq, c);

@@ -264,6 +264,9 @@ static int bind_unit(struct sq_conn *c, void *arg)
 {
     const struct bind_args *a = arg;
     const struct bind_op *op = a->op;
+    binding_release(a->out); /* from a run that was undone */
+    memset(a->out, 0, sizeof *a->out);
+    *a->created = false;
     int64_t used = 0;
     bool fresh = false;
     int rc = op->register_user ? register_user(c, op, &fresh) : STORE_OK;

@@ -58,22 +58,45 @@ struct sq_store {
     pthread_cond_t units_done;
     struct sq_unit *queue, *queue_tail;
     uint64_t batches, units;
+    /* the syncer: commits written but not yet durable, and the WAL it syncs (-1: none, each
+     * commit syncs by itself) */
+    int wal_fd;
+    pthread_t syncer_thread;
+    bool syncer_running;
+    bool syncer_stopping;
+    pthread_cond_t unsynced_ready;
+    struct sq_unit *unsynced, *unsynced_tail;
+    int unsynced_count;
+    /* the checkpointer (sqlite_checkpoint.c) */
+    struct sq_conn *checkpointer;
+    pthread_t checkpointer_thread;
+    bool checkpointer_running;
+    bool checkpointer_stopping;
+    bool checkpoint_asked;
+    _Atomic bool checkpoint_catch_up;
+    pthread_cond_t checkpoint_ready;
 };
 
 /* A unit of work: runs inside the writer's transaction on c; STORE_OK keeps its writes, anything
- * else undoes them (and only them). */
+ * else undoes them (and only them). A unit may run twice, its first run undone: it sets every
+ * output from scratch. */
 typedef int (*sq_unit_fn)(struct sq_conn *c, void *arg);
 
 /* Runs run(c, arg) in the next group commit and returns its result once the commit is durable
  * (STORE_ERROR if the commit failed). Blocks the calling thread. */
 int sq_write(struct sq_store *s, sq_unit_fn run, void *arg);
-/* The same without waiting: then(ctx, rc) is called on the writer thread once the commit is
- * durable (or failed). STORE_OK when queued; otherwise then is never called. run, arg and ctx
- * must stay valid until then. */
+/* The same without waiting: then(ctx, rc) is called on the writer's or the syncer's thread once
+ * the commit is durable (or failed). STORE_OK when queued; otherwise then is never called. run,
+ * arg and ctx must stay valid until then. */
 typedef void (*sq_then_fn)(void *ctx, int rc);
 int sq_write_then(struct sq_store *s, sq_unit_fn run, void *arg, sq_then_fn then, void *ctx);
 int sq_writer_start(struct sq_store *s);
 void sq_writer_stop(struct sq_store *s);
+/* Starts / stops the checkpointer, which takes checkpoints over from the writer's connection. */
+int sq_checkpointer_start(struct sq_store *s);
+void sq_checkpointer_stop(struct sq_store *s);
+/* On the writer's thread between transactions: finishes a checkpoint the checkpointer made. */
+void sq_checkpoint_catch_up(struct sq_store *s);
 
 /* Opens a connection to s's file with the backend's settings / closes one; NULL on failure. */
 struct sq_conn *sq_conn_open(struct sq_store *s);

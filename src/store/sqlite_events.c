@@ -161,6 +161,8 @@ static int events_apply_unit(struct sq_conn *c, void *arg)
 {
     const struct apply_args *a = arg;
     int rc = STORE_OK;
+    if (a->op->notices)
+        *a->op->notices = 0;
     for (size_t i = 0; !rc && i < a->op->count; i++) {
         memset(&a->results[i], 0, sizeof a->results[i]);
         rc = apply_one(c, a->op, &a->op->events[i], &a->results[i]);
@@ -171,8 +173,6 @@ static int events_apply_unit(struct sq_conn *c, void *arg)
 int sq_events_apply(struct store *s, const struct events_op *op, struct event_result *results)
 {
     struct apply_args a = {op, results};
-    if (op->notices)
-        *op->notices = 0;
     int rc = sq_write(SQ_STORE(s), events_apply_unit, &a);
     if (rc && op->notices)
         *op->notices = 0;

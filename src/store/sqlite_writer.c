@@ -1,10 +1,16 @@
 /* Group commit: one writer thread runs the units of work of concurrent callers in one
- * transaction, each in its own savepoint, and answers all of them after the one fsync. */
+ * transaction (a unit that fails leaves nothing behind); a syncer thread makes the commits durable
+ * with one fsync of the WAL and only then answers their callers. While the disk works, the writer
+ * runs the next batch. */
 #include "store/sqlite_db.h"
 
 #include "base/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* A caller's unit of work, waiting in the queue. A waiting caller's lives on its stack; one that
  * is told later (then != NULL) is on the heap and freed once told. */
@@ -20,12 +26,13 @@ struct sq_unit {
 
 #define BATCH_MAX 512
 
-static int run_unit(struct sq_conn *c, struct sq_unit *u)
+/* A unit in a savepoint of its own: one that did not succeed leaves nothing behind, and the batch
+ * goes on. */
+static int run_unit_saved(struct sq_conn *c, struct sq_unit *u)
 {
     if (sq_run(c, "SAVEPOINT unit"))
         return STORE_ERROR;
     int rc = u->run(c, u->arg);
-    /* a unit that did not succeed leaves nothing behind, and the batch goes on */
     if (rc != STORE_OK && sq_run(c, "ROLLBACK TO unit"))
         rc = STORE_ERROR;
     if (sq_run(c, "RELEASE unit"))
@@ -33,18 +40,78 @@ static int run_unit(struct sq_conn *c, struct sq_unit *u)
     return rc;
 }
 
+enum batch_result { BATCH_DONE, BATCH_FAILED, BATCH_REDO };
+
+/* Runs every unit of batch in one transaction and commits it. Without savepoints (the fast way,
+ * a savepoint copies every page a unit touches), a unit that fails after writing cannot be undone
+ * alone: the transaction is then rolled back and the batch is to be run again with them. */
+static enum batch_result run_batch_once(struct sq_conn *c, struct sq_unit *batch, bool savepoints)
+{
+    if (sq_begin(c))
+        return BATCH_FAILED;
+    for (struct sq_unit *u = batch; u; u = u->next) {
+        sqlite3_int64 changes = sqlite3_total_changes64(c->db);
+        u->rc = savepoints ? run_unit_saved(c, u) : u->run(c, u->arg);
+        if (sqlite3_get_autocommit(c->db)) /* SQLite ended the transaction itself (I/O, full) */
+            return BATCH_FAILED;
+        if (u->rc != STORE_OK && !savepoints && sqlite3_total_changes64(c->db) != changes) {
+            sq_rollback(c);
+            return BATCH_REDO;
+        }
+    }
+    if (sq_commit(c)) {
+        sq_rollback(c);
+        return BATCH_FAILED;
+    }
+    return BATCH_DONE;
+}
+
 static void run_batch(struct sq_conn *c, struct sq_unit *batch)
 {
-    bool ok = sq_begin(c) == STORE_OK;
-    for (struct sq_unit *u = batch; u; u = u->next)
-        u->rc = ok ? run_unit(c, u) : STORE_ERROR;
-    if (ok && sq_commit(c) != STORE_OK) {
-        sq_rollback(c);
-        ok = false;
-    }
-    if (!ok) /* nothing of the batch is durable: every caller hears so */
+    enum batch_result r = run_batch_once(c, batch, false);
+    if (r == BATCH_REDO)
+        r = run_batch_once(c, batch, true);
+    if (r == BATCH_FAILED) /* nothing of the batch is durable: every caller hears so */
         for (struct sq_unit *u = batch; u; u = u->next)
             u->rc = STORE_ERROR;
+}
+
+/* Answers the callers of a batch whose outcome is settled: durable, or failed. */
+static void tell_units(struct sq_store *s, struct sq_unit *batch, int n)
+{
+    /* callers told later are told now, outside the lock; the others wake below */
+    struct sq_unit *waiting = NULL;
+    for (struct sq_unit *u = batch, *next; u; u = next) {
+        next = u->next;
+        if (u->then) {
+            u->then(u->then_ctx, u->rc);
+            free(u);
+        } else {
+            u->next = waiting;
+            waiting = u;
+        }
+    }
+    pthread_mutex_lock(&s->queue_lock);
+    for (struct sq_unit *u = waiting; u; u = u->next)
+        u->done = true; /* its caller reads it only once the lock is free again */
+    s->batches++;
+    s->units += (uint64_t)n;
+    pthread_cond_broadcast(&s->units_done);
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* Hands a committed batch to the syncer. */
+static void await_sync(struct sq_store *s, struct sq_unit *batch, struct sq_unit *last, int n)
+{
+    pthread_mutex_lock(&s->queue_lock);
+    if (s->unsynced_tail)
+        s->unsynced_tail->next = batch;
+    else
+        s->unsynced = batch;
+    s->unsynced_tail = last;
+    s->unsynced_count += n;
+    pthread_cond_signal(&s->unsynced_ready);
+    pthread_mutex_unlock(&s->queue_lock);
 }
 
 static void *writer_loop(void *arg)
@@ -69,26 +136,43 @@ static void *writer_loop(void *arg)
         last->next = NULL;
         pthread_mutex_unlock(&s->queue_lock);
 
+        sq_checkpoint_catch_up(s);
         run_batch(s->writer, batch);
-
-        /* callers told later are told now, outside the lock; the others wake below */
-        struct sq_unit *waiting = NULL;
-        for (struct sq_unit *u = batch, *next; u; u = next) {
-            next = u->next;
-            if (u->then) {
-                u->then(u->then_ctx, u->rc);
-                free(u);
-            } else {
-                u->next = waiting;
-                waiting = u;
-            }
-        }
+        if (s->wal_fd >= 0)
+            await_sync(s, batch, last, n);
+        else /* the commit synced itself (synchronous=FULL) */
+            tell_units(s, batch, n);
         pthread_mutex_lock(&s->queue_lock);
-        for (struct sq_unit *u = waiting; u; u = u->next)
-            u->done = true; /* its caller reads it only once the lock is free again */
-        s->batches++;
-        s->units += (uint64_t)n;
-        pthread_cond_broadcast(&s->units_done);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return NULL;
+}
+
+/* The syncer: one fdatasync of the WAL makes every commit written before it durable (the WAL is
+ * appended in commit order, and SQLite's recovery keeps its longest valid prefix). */
+static void *syncer_loop(void *arg)
+{
+    struct sq_store *s = arg;
+    pthread_mutex_lock(&s->queue_lock);
+    for (;;) {
+        while (!s->unsynced && !s->syncer_stopping)
+            pthread_cond_wait(&s->unsynced_ready, &s->queue_lock);
+        if (!s->unsynced)
+            break;
+        struct sq_unit *batch = s->unsynced;
+        int n = s->unsynced_count;
+        s->unsynced = s->unsynced_tail = NULL;
+        s->unsynced_count = 0;
+        pthread_mutex_unlock(&s->queue_lock);
+
+        if (fdatasync(s->wal_fd) != 0) {
+            /* the kernel may have dropped the pages it could not write: what was committed is
+             * no longer known to be on disk, and no caller may hear otherwise */
+            log_msg("error", "sqlite: fdatasync of the WAL failed: %s; stopping", strerror(errno));
+            abort();
+        }
+        tell_units(s, batch, n);
+        pthread_mutex_lock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->queue_lock);
     return NULL;
@@ -136,11 +220,43 @@ int sq_write(struct sq_store *s, sq_unit_fn run, void *arg)
     return u.rc;
 }
 
+/* Opens the WAL for the syncer, and lets the writer's commits skip their own sync; -1 (and
+ * synchronous=FULL kept) when the file cannot be opened. */
+static int open_wal(struct sq_store *s)
+{
+    /* a read opens (and if need be creates) the WAL */
+    if (sq_exec(s->writer, "SELECT count(*) FROM sqlite_master"))
+        return -1;
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->writer->db, "main"));
+    int fd = wal ? open(wal, O_RDWR | O_CLOEXEC) : -1;
+    if (fd < 0) {
+        log_msg("warn", "sqlite: WAL not found; every commit syncs by itself");
+        return -1;
+    }
+    /* checkpoints still sync the WAL before copying it and the database after */
+    if (sq_exec(s->writer, "PRAGMA synchronous=NORMAL")) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int sq_writer_start(struct sq_store *s)
 {
+    s->wal_fd = -1;
     s->writer = sq_conn_open(s);
     if (!s->writer)
         return STORE_ERROR;
+    s->wal_fd = open_wal(s);
+    if (sq_checkpointer_start(s))
+        return STORE_ERROR;
+    if (s->wal_fd >= 0) {
+        if (pthread_create(&s->syncer_thread, NULL, syncer_loop, s) != 0) {
+            log_msg("error", "sqlite: cannot start the syncer thread");
+            return STORE_ERROR;
+        }
+        s->syncer_running = true;
+    }
     if (pthread_create(&s->writer_thread, NULL, writer_loop, s) != 0) {
         log_msg("error", "sqlite: cannot start the writer thread");
         return STORE_ERROR;
@@ -158,10 +274,22 @@ void sq_writer_stop(struct sq_store *s)
         pthread_mutex_unlock(&s->queue_lock);
         pthread_join(s->writer_thread, NULL);
         s->writer_running = false;
-        if (s->batches)
-            log_msg("info", "sqlite: %llu units of work in %llu commits",
-                    (unsigned long long)s->units, (unsigned long long)s->batches);
     }
+    sq_checkpointer_stop(s);
+    if (s->syncer_running) { /* after the writer: every commit it made is synced and told */
+        pthread_mutex_lock(&s->queue_lock);
+        s->syncer_stopping = true;
+        pthread_cond_signal(&s->unsynced_ready);
+        pthread_mutex_unlock(&s->queue_lock);
+        pthread_join(s->syncer_thread, NULL);
+        s->syncer_running = false;
+    }
+    if (s->batches)
+        log_msg("info", "sqlite: %llu units of work in %llu commits",
+                (unsigned long long)s->units, (unsigned long long)s->batches);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
+    s->wal_fd = -1;
     sq_conn_close(s->writer);
     s->writer = NULL;
 }

@@ -1,0 +1,86 @@
+/* Checkpoints off the writer's path: a checkpointer thread copies the WAL into the database while
+ * the writer goes on committing, then the writer copies the few frames committed meanwhile, so
+ * that its next transaction can start the WAL over. */
+#include "store/sqlite_db.h"
+
+#include "base/log.h"
+
+#include <stdatomic.h>
+
+#define CHECKPOINT_FRAMES 1024 /* a WAL of about 4 MiB asks for a checkpoint */
+
+static void checkpoint(sqlite3 *db, const char *who)
+{
+    int rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+        log_msg("warn", "sqlite: %s checkpoint: %s", who, sqlite3_errmsg(db));
+}
+
+/* Called by SQLite on the writer's thread after each commit, with the frames in the WAL. */
+static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    struct sq_store *s = arg;
+    if (frames >= CHECKPOINT_FRAMES && !s->checkpoint_asked) {
+        pthread_mutex_lock(&s->queue_lock);
+        s->checkpoint_asked = true;
+        pthread_cond_signal(&s->checkpoint_ready);
+        pthread_mutex_unlock(&s->queue_lock);
+    }
+    return SQLITE_OK;
+}
+
+static void *checkpointer_loop(void *arg)
+{
+    struct sq_store *s = arg;
+    pthread_mutex_lock(&s->queue_lock);
+    for (;;) {
+        while (!s->checkpoint_asked && !s->checkpointer_stopping)
+            pthread_cond_wait(&s->checkpoint_ready, &s->queue_lock);
+        if (s->checkpointer_stopping)
+            break;
+        pthread_mutex_unlock(&s->queue_lock);
+        checkpoint(s->checkpointer->db, "background");
+        pthread_mutex_lock(&s->queue_lock);
+        s->checkpoint_asked = false;
+        atomic_store(&s->checkpoint_catch_up, true);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return NULL;
+}
+
+void sq_checkpoint_catch_up(struct sq_store *s)
+{
+    if (atomic_exchange(&s->checkpoint_catch_up, false))
+        checkpoint(s->writer->db, "writer");
+}
+
+int sq_checkpointer_start(struct sq_store *s)
+{
+    s->checkpointer = sq_conn_open(s);
+    if (!s->checkpointer)
+        return STORE_ERROR;
+    /* the writer no longer checkpoints by itself (the hook replaces its automatic checkpoints) */
+    sqlite3_wal_hook(s->writer->db, on_commit, s);
+    if (pthread_create(&s->checkpointer_thread, NULL, checkpointer_loop, s) != 0) {
+        log_msg("error", "sqlite: cannot start the checkpointer thread");
+        return STORE_ERROR;
+    }
+    s->checkpointer_running = true;
+    return STORE_OK;
+}
+
+void sq_checkpointer_stop(struct sq_store *s)
+{
+    if (s->checkpointer_running) {
+        pthread_mutex_lock(&s->queue_lock);
+        s->checkpointer_stopping = true;
+        pthread_cond_signal(&s->checkpoint_ready);
+        pthread_mutex_unlock(&s->queue_lock);
+        pthread_join(s->checkpointer_thread, NULL);
+        s->checkpointer_running = false;
+    }
+    sq_conn_close(s->checkpointer);
+    s->checkpointer = NULL;
+}
