@@ -293,9 +293,16 @@ static void query(struct call *c)
     struct token_req tr;
     struct binding b = {0};
     struct waybill_view v = {0};
-    if (merchant_token_parse(c->body, false, &tr, &c->err) || !load_binding(c, &tr, &b))
+    if (merchant_token_parse(c->body, false, &tr, &c->err))
         goto out;
-    if (waybill_view_load(c->api->store, c->api->cfg.sandbox, &b, &v)) {
+    /* the binding, its waybill and the trace: one snapshot */
+    store_snapshot_begin(c->api->store);
+    bool loaded = load_binding(c, &tr, &b);
+    int rc = loaded ? waybill_view_load(c->api->store, c->api->cfg.sandbox, &b, &v) : STORE_OK;
+    store_snapshot_end(c->api->store);
+    if (!loaded)
+        goto out;
+    if (rc) {
         call_store_failed(c);
         goto out;
     }

@@ -1,10 +1,13 @@
-/* Formatting of log lines; each line is built in memory and written with one call. */
+/* Formatting of log lines; each line is built in memory and written with one call. Access lines,
+ * one a request, may instead gather in a buffer that a flusher thread writes out a few
+ * milliseconds later, many lines a call. */
 #include "base/log.h"
 
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/utf8.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,14 +31,99 @@ static void stamp(char out[32])
     snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+#define GATHER_NS 2000000           /* how long access lines may wait to be written */
+#define PENDING_MAX (4u << 20)      /* past this, lines are written at once */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    struct buf lines; /* access lines not written yet */
+    bool running, stopping;
+    pthread_t thread;
+} flusher = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
+
+static void write_all(const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, p, len);
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
 static void emit(struct buf *b)
 {
     buf_append(b, "\n", 1);
-    if (b->ptr) {
-        ssize_t n = write(STDERR_FILENO, b->ptr, b->len);
-        (void)n;
-    }
+    if (b->ptr)
+        write_all(b->ptr, b->len);
     buf_release(b);
+}
+
+/* An access line: into the flusher's buffer when there is one with room, else written now. */
+static void emit_access(struct buf *b)
+{
+    buf_append(b, "\n", 1);
+    pthread_mutex_lock(&flusher.lock);
+    bool gathered = flusher.running && b->ptr && flusher.lines.len < PENDING_MAX;
+    if (gathered) {
+        if (flusher.lines.len == 0)
+            pthread_cond_signal(&flusher.ready);
+        buf_append(&flusher.lines, b->ptr, b->len);
+    }
+    pthread_mutex_unlock(&flusher.lock);
+    if (!gathered && b->ptr)
+        write_all(b->ptr, b->len);
+    buf_release(b);
+}
+
+static void *flusher_loop(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&flusher.lock);
+    for (;;) {
+        while (flusher.lines.len == 0 && !flusher.stopping)
+            pthread_cond_wait(&flusher.ready, &flusher.lock);
+        if (flusher.lines.len == 0)
+            break;
+        /* let the lines of other requests join this write */
+        pthread_mutex_unlock(&flusher.lock);
+        nanosleep(&(struct timespec){0, GATHER_NS}, NULL);
+        pthread_mutex_lock(&flusher.lock);
+        struct buf out = flusher.lines;
+        buf_init(&flusher.lines, PENDING_MAX + 65536);
+        pthread_mutex_unlock(&flusher.lock);
+        write_all(out.ptr, out.len);
+        buf_release(&out);
+        pthread_mutex_lock(&flusher.lock);
+    }
+    pthread_mutex_unlock(&flusher.lock);
+    return NULL;
+}
+
+void log_gather_start(void)
+{
+    pthread_mutex_lock(&flusher.lock);
+    buf_init(&flusher.lines, PENDING_MAX + 65536);
+    flusher.stopping = false;
+    flusher.running = pthread_create(&flusher.thread, NULL, flusher_loop, NULL) == 0;
+    pthread_mutex_unlock(&flusher.lock);
+}
+
+void log_gather_stop(void)
+{
+    pthread_mutex_lock(&flusher.lock);
+    bool running = flusher.running;
+    flusher.stopping = true;
+    pthread_cond_signal(&flusher.ready);
+    pthread_mutex_unlock(&flusher.lock);
+    if (running)
+        pthread_join(flusher.thread, NULL); /* after it wrote every line */
+    pthread_mutex_lock(&flusher.lock);
+    flusher.running = false;
+    buf_release(&flusher.lines);
+    pthread_mutex_unlock(&flusher.lock);
 }
 
 void log_msg(const char *level, const char *fmt, ...)
@@ -93,5 +181,5 @@ void log_access(const struct log_access *a)
         buf_printf(&b, "%s %s %s %s %u %d %.3fms", when, a->rid, a->method, path, a->status,
                    a->errcode, (double)a->duration_us / 1000.0);
     }
-    emit(&b);
+    emit_access(&b);
 }

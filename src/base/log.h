@@ -1,4 +1,4 @@
-/* Log lines on stderr, one write each, as text or JSON. Never pass secrets or tokens. */
+/* Log lines on stderr, as text or JSON. Never pass secrets or tokens. */
 #ifndef WB_BASE_LOG_H
 #define WB_BASE_LOG_H
 
@@ -19,5 +19,10 @@ struct log_access {
     int64_t duration_us;
 };
 void log_access(const struct log_access *a);
+
+/* From start to stop, access lines gather for a few milliseconds and are written many at a time
+ * by a thread of their own (stop writes what is left); otherwise each is written at once. */
+void log_gather_start(void);
+void log_gather_stop(void);
 
 #endif

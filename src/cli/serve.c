@@ -81,8 +81,9 @@ static const struct option_def serve_defs[] = {
         "expired bindings are purged N days after expiry"),
     OPT("log-format", OPTION_STRING, log_format, "text", "text|json",
         "access and service log format"),
-    OPT("threads", OPTION_INT, threads, "32", "N",
-        "HTTP worker threads (a request waiting for its commit holds one)"),
+    OPT("threads", OPTION_INT, threads, "0", "N",
+        "HTTP worker threads; 0: twice the cores with SQLite (where no request holds one while "
+        "its commit runs), 32 with PostgreSQL (where a write holds one)"),
 };
 
 static const struct option_table serve_table = {
@@ -181,6 +182,17 @@ static void kick_cb(void *ctx)
     dispatcher_kick(atomic_load(&running_dispatcher));
 }
 
+/* --threads, or its default for the store: where binds and carrier events wait for their commit
+ * without a thread (bind_then), a few threads per core keep the cores busy; otherwise each write
+ * in flight holds one. */
+static unsigned worker_threads(long asked, const struct store *store)
+{
+    if (asked > 0)
+        return (unsigned)asked;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return store->ops->bind_then ? (unsigned)(cores > 1 ? 2 * cores : 2) : 32u;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct serve_options o = {0};
@@ -245,8 +257,11 @@ int cmd_serve(int argc, char **argv)
         if (demo_app(&st, &api))
             goto out;
     }
-    srv = http_server_start(&(struct http_config){
-        .listen = o.listen, .threads = (unsigned)o.threads, .route = api_route, .ctx = &api});
+    log_gather_start();
+    srv = http_server_start(&(struct http_config){.listen = o.listen,
+                                                   .threads = worker_threads(o.threads, st.store),
+                                                   .route = api_route,
+                                                   .ctx = &api});
     if (!srv)
         goto out;
     char public_url[300];
@@ -288,6 +303,7 @@ int cmd_serve(int argc, char **argv)
     status = 0;
 out:
     http_server_stop(srv);
+    log_gather_stop();
     allowance_release_all(st.store);
     housekeeping_stop(jobs);
     atomic_store(&running_dispatcher, NULL);

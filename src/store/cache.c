@@ -19,7 +19,8 @@ static uint64_t hash_text(const char *s)
     return h;
 }
 
-static pthread_mutex_t apps_lock = PTHREAD_MUTEX_INITIALIZER;
+/* read-mostly: lookups share the locks, so a lookup preempted holding one holds no other up */
+static pthread_rwlock_t apps_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct {
     int64_t at; /* monotonic µs when read; 0 for an empty slot */
     struct app app;
@@ -33,20 +34,20 @@ static bool fresh(int64_t at)
 int cache_app_get(struct store *s, const char *appid, struct app *out)
 {
     size_t i = hash_text(appid) % APP_SLOTS;
-    pthread_mutex_lock(&apps_lock);
+    pthread_rwlock_rdlock(&apps_lock);
     bool hit = fresh(apps[i].at) && strcmp(apps[i].app.appid, appid) == 0;
     if (hit)
         *out = apps[i].app;
-    pthread_mutex_unlock(&apps_lock);
+    pthread_rwlock_unlock(&apps_lock);
     if (hit)
         return STORE_OK;
     int64_t at = clock_mono_us();
     int rc = s->ops->app_get(s, appid, out);
     if (rc == STORE_OK) {
-        pthread_mutex_lock(&apps_lock);
+        pthread_rwlock_wrlock(&apps_lock);
         apps[i].at = at;
         apps[i].app = *out;
-        pthread_mutex_unlock(&apps_lock);
+        pthread_rwlock_unlock(&apps_lock);
     }
     return rc;
 }
@@ -54,13 +55,13 @@ int cache_app_get(struct store *s, const char *appid, struct app *out)
 void cache_forget_app(const char *appid)
 {
     size_t i = hash_text(appid) % APP_SLOTS;
-    pthread_mutex_lock(&apps_lock);
+    pthread_rwlock_wrlock(&apps_lock);
     if (strcmp(apps[i].app.appid, appid) == 0)
         apps[i].at = 0;
-    pthread_mutex_unlock(&apps_lock);
+    pthread_rwlock_unlock(&apps_lock);
 }
 
-static pthread_mutex_t tokens_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t tokens_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct {
     int64_t at;
     struct token_rec token;
@@ -73,31 +74,31 @@ int cache_token_get(struct store *s, const char *hash, struct token_rec *out)
     if (!s->ops->exclusive)
         return s->ops->token_get(s, hash, out);
     size_t i = hash_text(hash) % TOKEN_SLOTS;
-    pthread_mutex_lock(&tokens_lock);
+    pthread_rwlock_rdlock(&tokens_lock);
     bool hit = fresh(tokens[i].at) && strcmp(tokens[i].token.hash, hash) == 0;
     if (hit)
         *out = tokens[i].token;
-    pthread_mutex_unlock(&tokens_lock);
+    pthread_rwlock_unlock(&tokens_lock);
     if (hit)
         return STORE_OK;
     int64_t at = clock_mono_us();
     int rc = s->ops->token_get(s, hash, out);
     if (rc == STORE_OK) {
-        pthread_mutex_lock(&tokens_lock);
+        pthread_rwlock_wrlock(&tokens_lock);
         tokens[i].at = at;
         tokens[i].token = *out;
-        pthread_mutex_unlock(&tokens_lock);
+        pthread_rwlock_unlock(&tokens_lock);
     }
     return rc;
 }
 
 void cache_forget_tokens(const char *appid)
 {
-    pthread_mutex_lock(&tokens_lock);
+    pthread_rwlock_wrlock(&tokens_lock);
     for (size_t i = 0; i < TOKEN_SLOTS; i++)
         if (tokens[i].at && strcmp(tokens[i].token.appid, appid) == 0)
             tokens[i].at = 0;
-    pthread_mutex_unlock(&tokens_lock);
+    pthread_rwlock_unlock(&tokens_lock);
 }
 
 static pthread_rwlock_t carriers_lock = PTHREAD_RWLOCK_INITIALIZER;

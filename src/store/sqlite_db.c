@@ -55,6 +55,7 @@ static _Thread_local struct {
     uint64_t store_id;
     struct sq_conn *conn;
     bool busy;
+    bool snapshot; /* conn is in a read transaction that sq_snapshot_end ends */
 } mine;
 
 static struct sq_conn *own_connection(struct sq_store *s)
@@ -65,6 +66,8 @@ static struct sq_conn *own_connection(struct sq_store *s)
         mine.busy = true;
         return mine.conn;
     }
+    if (mine.snapshot) /* the thread's connection is another store's, in a snapshot */
+        return NULL;
     pthread_mutex_lock(&s->lock);
     bool room = s->owned_count < SQ_OWNED;
     if (room)
@@ -129,6 +132,23 @@ void sq_release(struct sq_store *s, struct sq_conn *c)
     s->idle[s->idle_count++] = c;
     pthread_cond_signal(&s->freed);
     pthread_mutex_unlock(&s->lock);
+}
+
+void sq_snapshot_begin(struct store *s)
+{
+    struct sq_conn *c = own_connection(SQ_STORE(s));
+    if (!c) /* none of its own (or already in use): each read takes its own snapshot */
+        return;
+    mine.snapshot = sq_run(c, "BEGIN") == STORE_OK;
+    mine.busy = false;
+}
+
+void sq_snapshot_end(struct store *s)
+{
+    if (mine.snapshot && mine.store_id == SQ_STORE(s)->id) {
+        mine.snapshot = false;
+        sq_run(mine.conn, "COMMIT");
+    }
 }
 
 sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql)

@@ -105,6 +105,9 @@ void sq_conn_close(struct sq_conn *c);
  * NULL on failure. */
 struct sq_conn *sq_acquire(struct sq_store *s);
 void sq_release(struct sq_store *s, struct sq_conn *c);
+/* The snapshot ops: a read transaction on the calling thread's own connection. */
+void sq_snapshot_begin(struct store *s);
+void sq_snapshot_end(struct store *s);
 /* The cached, reset statement for a static SQL string; NULL (logged) on failure. */
 sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql);
 /* Runs SQL that returns no rows; STORE_OK or STORE_ERROR (logged). */
@@ -170,6 +173,8 @@ int sq_waybill_get(struct store *s, const char *waybill_id, struct waybill *out)
 int sq_waybill_trace(struct store *s, const char *waybill_id, store_event_cb each, void *ctx);
 int sq_waybill_binding_count(struct store *s, const char *waybill_id, int64_t *count);
 int sq_events_apply(struct store *s, const struct events_op *op, struct event_result *results);
+int sq_events_apply_then(struct store *s, const struct events_op *op, struct event_result *results,
+                         void (*done)(void *ctx, int rc), void *ctx);
 int sq_scripts_due(struct store *s, int64_t now, store_script_cb each, void *ctx);
 int sq_script_next(struct store *s, const char *waybill_id, int64_t next_at);
 int sq_notices_list(struct store *s, const struct notice_filter *f,

@@ -3,6 +3,7 @@
 #include "store/sqlite_db.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_duplicate(struct sq_conn *c, const struct feed_event *e)
@@ -176,6 +177,34 @@ int sq_events_apply(struct store *s, const struct events_op *op, struct event_re
     int rc = sq_write(SQ_STORE(s), events_apply_unit, &a);
     if (rc && op->notices)
         *op->notices = 0;
+    return rc;
+}
+
+struct apply_later {
+    struct apply_args args;
+    void (*done)(void *ctx, int rc);
+    void *ctx;
+};
+
+static void apply_then_cb(void *ctx, int rc)
+{
+    struct apply_later *later = ctx;
+    if (rc && later->args.op->notices)
+        *later->args.op->notices = 0;
+    later->done(later->ctx, rc);
+    free(later);
+}
+
+int sq_events_apply_then(struct store *s, const struct events_op *op, struct event_result *results,
+                         void (*done)(void *ctx, int rc), void *ctx)
+{
+    struct apply_later *later = calloc(1, sizeof *later);
+    if (!later)
+        return STORE_ERROR;
+    *later = (struct apply_later){{op, results}, done, ctx};
+    int rc = sq_write_then(SQ_STORE(s), events_apply_unit, &later->args, apply_then_cb, later);
+    if (rc)
+        free(later);
     return rc;
 }
 

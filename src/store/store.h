@@ -130,6 +130,11 @@ struct store_ops {
     void (*close)(struct store *s);
     /* STORE_OK when the store answers. */
     int (*ping)(struct store *s);
+    /* Optional: the calling thread's reads between snapshot_begin and snapshot_end see one
+     * snapshot, in one read transaction (cheaper than one per read). Only for reads that need not
+     * see a write made in between. */
+    void (*snapshot_begin)(struct store *s);
+    void (*snapshot_end)(struct store *s);
 
     /* Small named settings shared by every process (e.g. the sandbox clock offset). */
     int (*meta_get)(struct store *s, const char *key, char *out, size_t size);
@@ -181,6 +186,11 @@ struct store_ops {
     int (*waybill_binding_count)(struct store *s, const char *waybill_id, int64_t *count);
     /* results has op->count entries. */
     int (*events_apply)(struct store *s, const struct events_op *op, struct event_result *results);
+    /* Optional: the same without waiting, like bind_then; op and results must stay valid until
+     * done. */
+    int (*events_apply_then)(struct store *s, const struct events_op *op,
+                             struct event_result *results, void (*done)(void *ctx, int rc),
+                             void *ctx);
 
     /* Notifications, newest first (by created_at, then creation order), after the cursor
      * before (NULL for the first page). */
@@ -236,5 +246,18 @@ struct store {
 /* Opens the store named by url: a SQLite file path, or "postgresql://…" (later). Creates or
  * migrates the schema. NULL (after logging why) on failure. */
 struct store *store_open(const char *url);
+
+/* The snapshot ops where the store has them (a no-op otherwise). */
+static inline void store_snapshot_begin(struct store *s)
+{
+    if (s->ops->snapshot_begin)
+        s->ops->snapshot_begin(s);
+}
+
+static inline void store_snapshot_end(struct store *s)
+{
+    if (s->ops->snapshot_end)
+        s->ops->snapshot_end(s);
+}
 
 #endif
