@@ -83,9 +83,21 @@ void http_deferred_done(struct http_deferred *d)
     MHD_resume_connection(x->req.conn);
 }
 
+/* "TTTTTTTT-RRRRRRRR-RRRRRRRR": the unix time, then 8 random bytes, in hex. */
 static void make_rid(char rid[RID_SIZE])
 {
-    snprintf(rid, RID_SIZE, "%08x-%08x-%08x", (unsigned)clock_system(), rand_u32(), rand_u32());
+    uint32_t now = (uint32_t)clock_system();
+    unsigned char bytes[12] = {(unsigned char)(now >> 24), (unsigned char)(now >> 16),
+                               (unsigned char)(now >> 8), (unsigned char)now};
+    if (!rand_bytes(bytes + 4, 8)) { /* rare: still distinct from the requests around it */
+        int64_t mono = clock_mono_us();
+        memcpy(bytes + 4, &mono, sizeof mono);
+    }
+    hex_encode(rid, bytes, 4);
+    rid[8] = '-';
+    hex_encode(rid + 9, bytes + 4, 4);
+    rid[17] = '-';
+    hex_encode(rid + 18, bytes + 8, 4);
 }
 
 /* From here until its completion the exchange holds a stop back. */

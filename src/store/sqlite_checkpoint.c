@@ -22,7 +22,11 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
     (void)db;
     (void)name;
     struct sq_store *s = arg;
-    if (frames >= CHECKPOINT_FRAMES && !s->checkpoint_asked) {
+    if (frames < s->checkpoint_frames) /* the WAL started over */
+        s->checkpoint_frames = 0;
+    /* frames counts the whole WAL, copied or not: ask once per CHECKPOINT_FRAMES new ones */
+    if (frames - s->checkpoint_frames >= CHECKPOINT_FRAMES && !s->checkpoint_asked) {
+        s->checkpoint_frames = frames;
         pthread_mutex_lock(&s->queue_lock);
         s->checkpoint_asked = true;
         pthread_cond_signal(&s->checkpoint_ready);

@@ -16,10 +16,13 @@ static sqlite3 *open_db(const char *path)
         return NULL;
     }
     sqlite3_busy_timeout(db, 10000);
+    /* cache_size: up to 4 MiB of pages per connection, the hot part of a large store (a page
+     * that misses it costs a read system call); the connections are the worker threads', the
+     * writer's and a few more */
     /* synchronous=FULL: a commit that returned is on disk, also across power loss */
     if (sqlite3_exec(db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                     " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-512;",
+                     " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-4096;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         log_msg("error", "sqlite: %s: %s", path, sqlite3_errmsg(db));
         sqlite3_close(db);

@@ -73,6 +73,7 @@ struct sq_store {
     bool checkpointer_running;
     bool checkpointer_stopping;
     bool checkpoint_asked;
+    int checkpoint_frames; /* the WAL's frames when the last checkpoint was asked for (writer) */
     _Atomic bool checkpoint_catch_up;
     pthread_cond_t checkpoint_ready;
 };

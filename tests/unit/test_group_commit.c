@@ -1,0 +1,204 @@
+/* Unit tests of src/store/sqlite_writer.c and allowance.c on a real SQLite file: units of one
+ * batch that fail leave nothing behind while the others commit, and allowances never grant more
+ * than the limit however fast they are taken. */
+#include "store/allowance.h"
+#include "store/sqlite_db.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+struct fixture {
+    char dir[64];
+    struct store *store;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/waybilld-unit-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    char path[128];
+    snprintf(path, sizeof path, "%s/test.db", f->dir);
+    f->store = store_open(path);
+    *state = f;
+    return f->store ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    f->store->ops->close(f->store);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+/* A unit that writes meta(key) and then answers rc; it counts its runs. */
+struct probe {
+    const char *key;
+    int rc;
+    int runs;
+    int told; /* the rc the writer told, once told */
+    bool done;
+};
+
+static int probe_unit(struct sq_conn *c, void *arg)
+{
+    struct probe *p = arg;
+    p->runs++;
+    sqlite3_stmt *st = sq_prepare(c, "INSERT INTO meta(key, value) VALUES(?1, 'x')");
+    if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, p->key);
+    int rc = sq_step_done(c, st);
+    sqlite3_reset(st);
+    return rc ? rc : p->rc;
+}
+
+/* Holds the writer so that the units queued meanwhile form one batch. */
+static int slow_unit(struct sq_conn *c, void *arg)
+{
+    (void)c;
+    (void)arg;
+    usleep(100000);
+    return STORE_OK;
+}
+
+static void told(void *ctx, int rc)
+{
+    struct probe *p = ctx;
+    p->told = rc;
+    p->done = true;
+}
+
+static void wait_told(struct probe *probes, int n)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        bool all = true;
+        for (int i = 0; i < n; i++)
+            all = all && __atomic_load_n(&probes[i].done, __ATOMIC_ACQUIRE);
+        if (all)
+            return;
+        usleep(10000);
+    }
+    fail_msg("the writer did not answer every unit");
+}
+
+static bool stored(struct store *s, const char *key)
+{
+    char value[16];
+    return s->ops->meta_get(s, key, value, sizeof value) == STORE_OK;
+}
+
+static void run_batch_of(struct store *s, struct probe *probes, int n)
+{
+    struct probe hold = {.rc = STORE_OK};
+    assert_int_equal(sq_write_then(SQ_STORE(s), slow_unit, NULL, told, &hold), STORE_OK);
+    usleep(20000); /* the writer is inside slow_unit now */
+    for (int i = 0; i < n; i++)
+        assert_int_equal(sq_write_then(SQ_STORE(s), probe_unit, &probes[i], told, &probes[i]),
+                         STORE_OK);
+    wait_told(probes, n);
+    wait_told(&hold, 1);
+}
+
+static void test_unit_failing_after_a_write_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct probe probes[] = {
+        {.key = "a", .rc = STORE_OK},
+        {.key = "b", .rc = STORE_CONFLICT}, /* wrote, then failed */
+        {.key = "c", .rc = STORE_OK},
+    };
+    run_batch_of(f->store, probes, 3);
+    assert_int_equal(probes[0].told, STORE_OK);
+    assert_int_equal(probes[1].told, STORE_CONFLICT);
+    assert_int_equal(probes[2].told, STORE_OK);
+    assert_true(stored(f->store, "a"));
+    assert_false(stored(f->store, "b"));
+    assert_true(stored(f->store, "c"));
+    /* the batch ran a second time, each unit in a savepoint */
+    assert_int_equal(probes[0].runs, 2);
+    assert_int_equal(probes[1].runs, 2);
+}
+
+static void test_unit_failing_before_writing_costs_no_rerun(void **state)
+{
+    struct fixture *f = *state;
+    struct probe probes[] = {
+        {.key = "d", .rc = STORE_OK},
+        {.key = "d", .rc = STORE_OK}, /* the same key: its insert fails, nothing written */
+        {.key = "e", .rc = STORE_OK},
+    };
+    run_batch_of(f->store, probes, 3);
+    assert_int_equal(probes[0].told, STORE_OK);
+    assert_int_equal(probes[1].told, STORE_CONFLICT);
+    assert_int_equal(probes[2].told, STORE_OK);
+    assert_true(stored(f->store, "d"));
+    assert_true(stored(f->store, "e"));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(probes[i].runs, 1);
+}
+
+static void test_blocking_write_sees_its_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct probe p = {.key = "f", .rc = STORE_OK};
+    assert_int_equal(sq_write(SQ_STORE(f->store), probe_unit, &p), STORE_OK);
+    assert_true(stored(f->store, "f"));
+}
+
+static void test_allowance_exact_at_any_speed(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t limit = 20000; /* enough for the blocks to grow to their largest */
+    int64_t granted = 0;
+    for (int64_t i = 0; i < limit + 100; i++)
+        if (allowance_take(f->store, "unit:calls", 7, limit) == STORE_OK)
+            granted++;
+    assert_int_equal(granted, limit);
+    int64_t counted = 0;
+    assert_int_equal(f->store->ops->counter_get(f->store, "unit:calls", 7, &counted), STORE_OK);
+    assert_int_equal(counted, limit);
+    assert_int_equal(allowance_unused("unit:calls", 7), 0);
+}
+
+static void test_allowance_gives_back_what_it_did_not_use(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(allowance_take(f->store, "unit:few", 7, 1000000), STORE_OK);
+    int64_t counted = 0;
+    assert_int_equal(f->store->ops->counter_get(f->store, "unit:few", 7, &counted), STORE_OK);
+    assert_true(counted >= 10 && counted <= 10 + ALLOWANCE_BLOCK_MAX);
+    assert_int_equal(counted - allowance_unused("unit:few", 7), 10);
+    allowance_release_all(f->store);
+    assert_int_equal(f->store->ops->counter_get(f->store, "unit:few", 7, &counted), STORE_OK);
+    assert_int_equal(counted, 10);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_unit_failing_after_a_write_leaves_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unit_failing_before_writing_costs_no_rerun, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_blocking_write_sees_its_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allowance_exact_at_any_speed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allowance_gives_back_what_it_did_not_use, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
