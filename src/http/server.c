@@ -83,16 +83,23 @@ void http_deferred_done(struct http_deferred *d)
     MHD_resume_connection(x->req.conn);
 }
 
-/* "TTTTTTTT-RRRRRRRR-RRRRRRRR": the unix time, then 8 random bytes, in hex. */
+/* "TTTTTTTT-RRRRRRRR-RRRRRRRR": the unix time, then 8 bytes that tell requests apart. A rid only
+ * has to be unique, not secret: each thread draws them from a splitmix64 sequence seeded once
+ * from the CSPRNG. */
 static void make_rid(char rid[RID_SIZE])
 {
+    static _Thread_local uint64_t state;
+    if (!state && (!rand_bytes(&state, sizeof state) || !state))
+        state = (uint64_t)clock_mono_us() | 1;
+    uint64_t z = (state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    z ^= z >> 31;
     uint32_t now = (uint32_t)clock_system();
     unsigned char bytes[12] = {(unsigned char)(now >> 24), (unsigned char)(now >> 16),
                                (unsigned char)(now >> 8), (unsigned char)now};
-    if (!rand_bytes(bytes + 4, 8)) { /* rare: still distinct from the requests around it */
-        int64_t mono = clock_mono_us();
-        memcpy(bytes + 4, &mono, sizeof mono);
-    }
+    for (int i = 0; i < 8; i++)
+        bytes[4 + i] = (unsigned char)(z >> (8 * i));
     hex_encode(rid, bytes, 4);
     rid[8] = '-';
     hex_encode(rid + 9, bytes + 4, 4);

@@ -99,6 +99,9 @@ void sq_checkpointer_stop(struct sq_store *s);
 /* On the writer's thread between transactions: finishes a checkpoint the checkpointer made. */
 void sq_checkpoint_catch_up(struct sq_store *s);
 
+/* The VFS connections open with (sqlite_vfs.c): the default one, with a commit's WAL frames
+ * written in one call; NULL (the default VFS) if it could not be registered. */
+const char *sq_vfs(void);
 /* Opens a connection to s's file with the backend's settings / closes one; NULL on failure. */
 struct sq_conn *sq_conn_open(struct sq_store *s);
 void sq_conn_close(struct sq_conn *c);

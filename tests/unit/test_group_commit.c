@@ -1,6 +1,7 @@
-/* Unit tests of src/store/sqlite_writer.c and allowance.c on a real SQLite file: units of one
- * batch that fail leave nothing behind while the others commit, and allowances never grant more
- * than the limit however fast they are taken. */
+/* Unit tests of src/store/sqlite_writer.c, sqlite_vfs.c and allowance.c on a real SQLite file:
+ * units of one batch that fail leave nothing behind while the others commit, commits of any size
+ * read back whole through another connection, and allowances never grant more than the limit
+ * however fast they are taken. */
 #include "store/allowance.h"
 #include "store/sqlite_db.h"
 
@@ -159,6 +160,63 @@ static void test_blocking_write_sees_its_commit(void **state)
     assert_true(stored(f->store, "f"));
 }
 
+/* A unit that writes `size` bytes under meta(key). */
+struct blob {
+    char key[16];
+    size_t size;
+};
+
+static int blob_unit(struct sq_conn *c, void *arg)
+{
+    const struct blob *b = arg;
+    char *value = malloc(b->size + 1);
+    if (!value)
+        return STORE_ERROR;
+    memset(value, 'v', b->size);
+    value[b->size] = '\0';
+    sqlite3_stmt *st = sq_prepare(c, "INSERT INTO meta(key, value) VALUES(?1, ?2)");
+    int rc = STORE_ERROR;
+    if (st) {
+        sq_bind_text(st, 1, b->key);
+        sq_bind_text(st, 2, value);
+        rc = sq_step_done(c, st);
+        sqlite3_reset(st);
+    }
+    free(value);
+    return rc;
+}
+
+static void test_commits_of_any_size_read_back_elsewhere(void **state)
+{
+    struct fixture *f = *state;
+    /* a commit far larger than what the WAL writer gathers, then many small ones */
+    size_t sizes[] = {3u << 20, 10, 5000, 100000, 1, 70000};
+    for (int round = 0; round < 20; round++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            struct blob b = {.size = sizes[i]};
+            snprintf(b.key, sizeof b.key, "k%d-%zu", round, i);
+            assert_int_equal(sq_write(SQ_STORE(f->store), blob_unit, &b), STORE_OK);
+        }
+    /* another connection, through SQLite's default VFS, reads every row whole */
+    char path[128];
+    snprintf(path, sizeof path, "%s/test.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), sum(length(value)) FROM meta"
+                                            " WHERE key LIKE 'k%'", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), 20 * 6);
+    assert_int_equal(sqlite3_column_int64(st, 1), 20 * ((3 << 20) + 10 + 5000 + 100000 + 1 + 70000));
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 static void test_allowance_exact_at_any_speed(void **state)
 {
     struct fixture *f = *state;
@@ -196,6 +254,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unit_failing_before_writing_costs_no_rerun, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_blocking_write_sees_its_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commits_of_any_size_read_back_elsewhere, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_allowance_exact_at_any_speed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allowance_gives_back_what_it_did_not_use, setup,
                                         teardown),

@@ -1,0 +1,274 @@
+/* A VFS over SQLite's default one that hands a commit's WAL frames to the kernel in large writes.
+ *
+ * SQLite writes each WAL frame with two calls (its 24-byte header, then the page), so a commit of
+ * fifty pages costs a hundred system calls. Here the frames a connection appends to its WAL gather
+ * in a buffer and go out in a few large writes when the commit's last frame is written: the page that
+ * follows a frame header whose "database size after commit" field is set (the WAL file format,
+ * https://sqlite.org/fileformat2.html#walformat). SQLite publishes a commit to readers (in the
+ * WAL index) only after its frames are written, so readers never see a frame that is still here.
+ * Anything else on the WAL (a read, a write of another shape or elsewhere, a sync, a truncate, a
+ * size, a close) first writes what is buffered; a write that is not a frame's header or its page
+ * is never buffered, so a SQLite that wrote frames differently would simply gain nothing. Files other than WALs are the default VFS's own, untouched. */
+#include "store/sqlite_db.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VFS_NAME "waybilld"
+#define FRAME_HEADER 24 /* bytes of a WAL frame's header */
+#define GATHER_MAX (1u << 20) /* past this, frames go out before their commit ends */
+#define WRITE_MAX (1u << 16)  /* bytes a call */
+
+struct wal_file {
+    sqlite3_file base;
+    sqlite3_file *real; /* the default VFS's file, allocated right after this struct */
+    unsigned char *buf;
+    size_t len;
+    sqlite3_int64 at;  /* the file offset of buf[0] */
+    bool after_header; /* the last write was a frame's header */
+    bool commit_frame; /* ... of a commit's last frame */
+};
+
+static sqlite3_vfs *base_vfs;
+static sqlite3_vfs vfs;
+
+/* Writes n bytes at offset in pieces the default VFS takes whole (its unix write masks a length
+ * to 17 bits). */
+static int write_pieces(sqlite3_file *real, const unsigned char *data, size_t n,
+                        sqlite3_int64 offset)
+{
+    int rc = SQLITE_OK;
+    for (size_t done = 0; rc == SQLITE_OK && done < n; done += WRITE_MAX) {
+        size_t piece = n - done < WRITE_MAX ? n - done : WRITE_MAX;
+        rc = real->pMethods->xWrite(real, data + done, (int)piece,
+                                    offset + (sqlite3_int64)done);
+    }
+    return rc;
+}
+
+static int flush(struct wal_file *w)
+{
+    int rc = write_pieces(w->real, w->buf, w->len, w->at);
+    w->len = 0;
+    return rc;
+}
+
+static uint32_t big_endian32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int wal_write(sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset)
+{
+    struct wal_file *w = (struct wal_file *)f;
+    size_t n = (size_t)amount;
+    bool header = n == FRAME_HEADER;
+    bool page = !header && w->after_header && offset == w->at + (sqlite3_int64)w->len;
+    int rc = SQLITE_OK;
+    /* only frames written as SQLite writes them, header then page, end to end, are gathered;
+     * anything else goes straight through after what is gathered */
+    if (w->len && ((!header && !page) || offset != w->at + (sqlite3_int64)w->len ||
+                   w->len + n > GATHER_MAX))
+        rc = flush(w);
+    w->after_header = false;
+    if (rc != SQLITE_OK || (!header && !page))
+        return rc != SQLITE_OK ? rc : write_pieces(w->real, data, n, offset);
+    if (w->len == 0)
+        w->at = offset;
+    memcpy(w->buf + w->len, data, n);
+    w->len += n;
+    if (header) {
+        w->after_header = true;
+        w->commit_frame = big_endian32((const unsigned char *)data + 4) != 0;
+        return SQLITE_OK;
+    }
+    return w->commit_frame ? flush(w) : SQLITE_OK;
+}
+
+/* The other methods pass through, after the buffer where they could see the file's contents. */
+#define FLUSHED(w, call)                                                                           \
+    do {                                                                                           \
+        int rc_ = flush(w);                                                                        \
+        return rc_ != SQLITE_OK ? rc_ : (call);                                                    \
+    } while (0)
+#define REAL(f) (((struct wal_file *)(f))->real)
+
+static int wal_close(sqlite3_file *f)
+{
+    struct wal_file *w = (struct wal_file *)f;
+    int flushed = flush(w);
+    int rc = w->real->pMethods ? w->real->pMethods->xClose(w->real) : SQLITE_OK;
+    free(w->buf);
+    w->buf = NULL;
+    return flushed != SQLITE_OK ? flushed : rc;
+}
+
+static int wal_read(sqlite3_file *f, void *out, int amount, sqlite3_int64 offset)
+{
+    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xRead(REAL(f), out, amount, offset));
+}
+
+static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xTruncate(REAL(f), size));
+}
+
+static int wal_sync(sqlite3_file *f, int flags)
+{
+    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xSync(REAL(f), flags));
+}
+
+static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xFileSize(REAL(f), size));
+}
+
+static int wal_file_control(sqlite3_file *f, int op, void *arg)
+{
+    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xFileControl(REAL(f), op, arg));
+}
+
+static int wal_lock(sqlite3_file *f, int level)
+{
+    return REAL(f)->pMethods->xLock(REAL(f), level);
+}
+
+static int wal_unlock(sqlite3_file *f, int level)
+{
+    return REAL(f)->pMethods->xUnlock(REAL(f), level);
+}
+
+static int wal_check_reserved(sqlite3_file *f, int *out)
+{
+    return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+
+static int wal_sector_size(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+
+static int wal_device_characteristics(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+
+/* Version 1 methods: a WAL has no shared memory or memory map of its own. */
+static const sqlite3_io_methods wal_methods = {
+    .iVersion = 1,
+    .xClose = wal_close,
+    .xRead = wal_read,
+    .xWrite = wal_write,
+    .xTruncate = wal_truncate,
+    .xSync = wal_sync,
+    .xFileSize = wal_file_size,
+    .xLock = wal_lock,
+    .xUnlock = wal_unlock,
+    .xCheckReservedLock = wal_check_reserved,
+    .xFileControl = wal_file_control,
+    .xSectorSize = wal_sector_size,
+    .xDeviceCharacteristics = wal_device_characteristics,
+};
+
+static int vfs_open(sqlite3_vfs *self, sqlite3_filename name, sqlite3_file *f, int flags,
+                    int *out_flags)
+{
+    (void)self;
+    if (!(flags & SQLITE_OPEN_WAL)) /* the default VFS's file, in place */
+        return base_vfs->xOpen(base_vfs, name, f, flags, out_flags);
+    struct wal_file *w = (struct wal_file *)f;
+    memset(w, 0, sizeof *w);
+    w->real = (sqlite3_file *)(w + 1);
+    w->buf = malloc(GATHER_MAX);
+    if (!w->buf)
+        return SQLITE_NOMEM;
+    int rc = base_vfs->xOpen(base_vfs, name, w->real, flags, out_flags);
+    if (rc != SQLITE_OK) {
+        free(w->buf);
+        w->buf = NULL;
+        return rc;
+    }
+    w->base.pMethods = &wal_methods;
+    return SQLITE_OK;
+}
+
+/* The rest of the VFS is the default one's. */
+static int vfs_delete(sqlite3_vfs *self, const char *name, int sync_dir)
+{
+    (void)self;
+    return base_vfs->xDelete(base_vfs, name, sync_dir);
+}
+
+static int vfs_access(sqlite3_vfs *self, const char *name, int flags, int *out)
+{
+    (void)self;
+    return base_vfs->xAccess(base_vfs, name, flags, out);
+}
+
+static int vfs_full_pathname(sqlite3_vfs *self, const char *name, int n, char *out)
+{
+    (void)self;
+    return base_vfs->xFullPathname(base_vfs, name, n, out);
+}
+
+static int vfs_randomness(sqlite3_vfs *self, int n, char *out)
+{
+    (void)self;
+    return base_vfs->xRandomness(base_vfs, n, out);
+}
+
+static int vfs_sleep(sqlite3_vfs *self, int us)
+{
+    (void)self;
+    return base_vfs->xSleep(base_vfs, us);
+}
+
+static int vfs_current_time(sqlite3_vfs *self, double *out)
+{
+    (void)self;
+    return base_vfs->xCurrentTime(base_vfs, out);
+}
+
+static int vfs_last_error(sqlite3_vfs *self, int n, char *out)
+{
+    (void)self;
+    return base_vfs->xGetLastError(base_vfs, n, out);
+}
+
+static int vfs_current_time64(sqlite3_vfs *self, sqlite3_int64 *out)
+{
+    (void)self;
+    return base_vfs->xCurrentTimeInt64(base_vfs, out);
+}
+
+static void register_vfs(void)
+{
+    base_vfs = sqlite3_vfs_find(NULL);
+    if (!base_vfs || base_vfs->iVersion < 2)
+        return;
+    vfs = (sqlite3_vfs){
+        .iVersion = 2,
+        .szOsFile = (int)sizeof(struct wal_file) + base_vfs->szOsFile,
+        .mxPathname = base_vfs->mxPathname,
+        .zName = VFS_NAME,
+        .xOpen = vfs_open,
+        .xDelete = vfs_delete,
+        .xAccess = vfs_access,
+        .xFullPathname = vfs_full_pathname,
+        .xRandomness = vfs_randomness,
+        .xSleep = vfs_sleep,
+        .xCurrentTime = vfs_current_time,
+        .xGetLastError = vfs_last_error,
+        .xCurrentTimeInt64 = vfs_current_time64,
+    };
+    if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK)
+        base_vfs = NULL;
+}
+
+const char *sq_vfs(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_vfs);
+    return base_vfs ? VFS_NAME : NULL;
+}
