@@ -21,14 +21,28 @@ void log_set_json(bool json)
     as_json = json;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC); the calendar part is formatted once a second per thread. */
 static void stamp(char out[32])
 {
+    static _Thread_local time_t second = -1;
+    static _Thread_local char calendar[24];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    if (ts.tv_sec != second) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(calendar, sizeof calendar, "%Y-%m-%dT%H:%M:%S", &tm);
+        second = ts.tv_sec;
+    }
+    size_t n = strlen(calendar);
+    unsigned ms = (unsigned)(ts.tv_nsec / 1000000) % 1000;
+    memcpy(out, calendar, n);
+    out[n] = '.';
+    out[n + 1] = (char)('0' + ms / 100);
+    out[n + 2] = (char)('0' + ms / 10 % 10);
+    out[n + 3] = (char)('0' + ms % 10);
+    out[n + 4] = 'Z';
+    out[n + 5] = '\0';
 }
 
 #define GATHER_NS 2000000           /* how long access lines may wait to be written */
@@ -168,6 +182,8 @@ void log_access(const struct log_access *a)
     char when[32], path[516];
     stamp(when);
     clean_path(path, a->path, as_json);
+    long long duration = a->duration_us > 0 ? (long long)a->duration_us : 0;
+    long long ms = duration / 1000, us = duration % 1000; /* milliseconds, 3 decimals */
     struct buf b;
     buf_init(&b, 4096);
     if (as_json) {
@@ -175,11 +191,11 @@ void log_access(const struct log_access *a)
         buf_json_string(&b, a->method);
         buf_puts(&b, ",\"path\":");
         buf_json_string(&b, path);
-        buf_printf(&b, ",\"status\":%u,\"errcode\":%d,\"duration_ms\":%.3f}", a->status, a->errcode,
-                   (double)a->duration_us / 1000.0);
+        buf_printf(&b, ",\"status\":%u,\"errcode\":%d,\"duration_ms\":%lld.%03lld}", a->status,
+                   a->errcode, ms, us);
     } else {
-        buf_printf(&b, "%s %s %s %s %u %d %.3fms", when, a->rid, a->method, path, a->status,
-                   a->errcode, (double)a->duration_us / 1000.0);
+        buf_printf(&b, "%s %s %s %s %u %d %lld.%03lldms", when, a->rid, a->method, path, a->status,
+                   a->errcode, ms, us);
     }
     emit_access(&b);
 }
