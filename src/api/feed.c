@@ -12,7 +12,7 @@
 #include <string.h>
 
 static struct events_op events_op_for(struct api *api, const struct feed_event *events,
-                                       size_t count, int64_t *notices)
+                                      size_t count, int64_t *notices)
 {
     *notices = 0;
     return (struct events_op){
@@ -206,8 +206,7 @@ void feed_run(struct api *api, const struct http_request *req, struct http_reply
         return;
     struct store *s = api->store;
     /* where the store commits on its own thread, the worker thread moves on meanwhile */
-    if (fc->good && s->ops->events_apply_then &&
-        http_defer(req, feed_start_cb, feed_finish_cb, fc))
+    if (fc->good && s->ops->events_apply_then && http_defer(req, feed_start_cb, feed_finish_cb, fc))
         return;
     fc->rc = fc->good ? s->ops->events_apply(s, &fc->op, fc->results) : STORE_OK;
     feed_reply(fc, reply);

@@ -45,8 +45,8 @@ static void stamp(char out[32])
     out[n + 5] = '\0';
 }
 
-#define GATHER_NS 2000000           /* how long access lines may wait to be written */
-#define PENDING_MAX (4u << 20)      /* past this, lines are written at once */
+#define GATHER_NS 2000000      /* how long access lines may wait to be written */
+#define PENDING_MAX (4u << 20) /* past this, lines are written at once */
 
 static struct {
     pthread_mutex_t lock;

@@ -259,9 +259,9 @@ int cmd_serve(int argc, char **argv)
     }
     log_gather_start();
     srv = http_server_start(&(struct http_config){.listen = o.listen,
-                                                   .threads = worker_threads(o.threads, st.store),
-                                                   .route = api_route,
-                                                   .ctx = &api});
+                                                  .threads = worker_threads(o.threads, st.store),
+                                                  .route = api_route,
+                                                  .ctx = &api});
     if (!srv)
         goto out;
     char public_url[300];

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -90,7 +91,7 @@ static void make_rid(char rid[RID_SIZE])
 {
     static _Thread_local uint64_t state;
     if (!state && (!rand_bytes(&state, sizeof state) || !state))
-        state = (uint64_t)clock_mono_us() | 1;
+        state = ((uint64_t)clock_mono_us() ^ (uint64_t)pthread_self()) | 1;
     uint64_t z = (state += 0x9e3779b97f4a7c15u);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;

@@ -15,7 +15,7 @@ static struct slot {
     char key[QUOTA_KEY_SIZE];
     int64_t day;
     int64_t limit;
-    int64_t left; /* reserved, not used */
+    int64_t left;        /* reserved, not used */
     int64_t block;       /* calls to reserve next time */
     int64_t refilled_us; /* when the last reservation was asked for */
     bool refilling;      /* a reservation is being made, without the lock */

@@ -25,10 +25,10 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
     if (frames < s->checkpoint_frames) /* the WAL started over */
         s->checkpoint_frames = 0;
     /* frames counts the whole WAL, copied or not: ask once per CHECKPOINT_FRAMES new ones */
-    if (frames - s->checkpoint_frames >= CHECKPOINT_FRAMES && !s->checkpoint_asked) {
+    if (frames - s->checkpoint_frames >= CHECKPOINT_FRAMES && !atomic_load(&s->checkpoint_asked)) {
         s->checkpoint_frames = frames;
         pthread_mutex_lock(&s->queue_lock);
-        s->checkpoint_asked = true;
+        atomic_store(&s->checkpoint_asked, true);
         pthread_cond_signal(&s->checkpoint_ready);
         pthread_mutex_unlock(&s->queue_lock);
     }
@@ -40,14 +40,14 @@ static void *checkpointer_loop(void *arg)
     struct sq_store *s = arg;
     pthread_mutex_lock(&s->queue_lock);
     for (;;) {
-        while (!s->checkpoint_asked && !s->checkpointer_stopping)
+        while (!atomic_load(&s->checkpoint_asked) && !s->checkpointer_stopping)
             pthread_cond_wait(&s->checkpoint_ready, &s->queue_lock);
         if (s->checkpointer_stopping)
             break;
         pthread_mutex_unlock(&s->queue_lock);
         checkpoint(s->checkpointer->db, "background");
         pthread_mutex_lock(&s->queue_lock);
-        s->checkpoint_asked = false;
+        atomic_store(&s->checkpoint_asked, false);
         atomic_store(&s->checkpoint_catch_up, true);
     }
     pthread_mutex_unlock(&s->queue_lock);

@@ -139,6 +139,8 @@ void sq_release(struct sq_store *s, struct sq_conn *c)
 
 void sq_snapshot_begin(struct store *s)
 {
+    if (mine.snapshot) /* already in one (of this store or another): reads keep to it */
+        return;
     struct sq_conn *c = own_connection(SQ_STORE(s));
     if (!c) /* none of its own (or already in use): each read takes its own snapshot */
         return;

@@ -66,13 +66,12 @@ struct sq_store {
     bool syncer_stopping;
     pthread_cond_t unsynced_ready;
     struct sq_unit *unsynced, *unsynced_tail;
-    int unsynced_count;
     /* the checkpointer (sqlite_checkpoint.c) */
     struct sq_conn *checkpointer;
     pthread_t checkpointer_thread;
     bool checkpointer_running;
     bool checkpointer_stopping;
-    bool checkpoint_asked;
+    _Atomic bool checkpoint_asked; /* read by the writer's commit hook without the lock */
     int checkpoint_frames; /* the WAL's frames when the last checkpoint was asked for (writer) */
     _Atomic bool checkpoint_catch_up;
     pthread_cond_t checkpoint_ready;
@@ -80,7 +79,8 @@ struct sq_store {
 
 /* A unit of work: runs inside the writer's transaction on c; STORE_OK keeps its writes, anything
  * else undoes them (and only them). A unit may run twice, its first run undone: it sets every
- * output from scratch. */
+ * output from scratch. It resets every statement it stepped before returning (SQLite counts a
+ * statement's changes, which tell the writer whether a failed unit wrote, once it is reset). */
 typedef int (*sq_unit_fn)(struct sq_conn *c, void *arg);
 
 /* Runs run(c, arg) in the next group commit and returns its result once the commit is durable
@@ -102,6 +102,9 @@ void sq_checkpoint_catch_up(struct sq_store *s);
 /* The VFS connections open with (sqlite_vfs.c): the default one, with a commit's WAL frames
  * written in one call; NULL (the default VFS) if it could not be registered. */
 const char *sq_vfs(void);
+/* Writes out whatever db's WAL still gathers (nothing once a commit has returned, unless SQLite
+ * wrote its frames in a way the VFS does not know); an SQLite code. */
+int sq_vfs_flush(sqlite3 *db);
 /* Opens a connection to s's file with the backend's settings / closes one; NULL on failure. */
 struct sq_conn *sq_conn_open(struct sq_store *s);
 void sq_conn_close(struct sq_conn *c);

@@ -2,13 +2,14 @@
  *
  * SQLite writes each WAL frame with two calls (its 24-byte header, then the page), so a commit of
  * fifty pages costs a hundred system calls. Here the frames a connection appends to its WAL gather
- * in a buffer and go out in a few large writes when the commit's last frame is written: the page that
- * follows a frame header whose "database size after commit" field is set (the WAL file format,
+ * in a buffer and go out in a few large writes when the commit's last frame is written: the page
+ * that follows a frame header whose "database size after commit" field is set (the WAL file format,
  * https://sqlite.org/fileformat2.html#walformat). SQLite publishes a commit to readers (in the
  * WAL index) only after its frames are written, so readers never see a frame that is still here.
  * Anything else on the WAL (a read, a write of another shape or elsewhere, a sync, a truncate, a
  * size, a close) first writes what is buffered; a write that is not a frame's header or its page
- * is never buffered, so a SQLite that wrote frames differently would simply gain nothing. Files other than WALs are the default VFS's own, untouched. */
+ * is never buffered, so a SQLite that wrote frames differently would simply gain nothing. Files
+ * other than WALs are the default VFS's own, untouched. */
 #include "store/sqlite_db.h"
 
 #include <pthread.h>
@@ -16,7 +17,7 @@
 #include <string.h>
 
 #define VFS_NAME "waybilld"
-#define FRAME_HEADER 24 /* bytes of a WAL frame's header */
+#define FRAME_HEADER 24       /* bytes of a WAL frame's header */
 #define GATHER_MAX (1u << 20) /* past this, frames go out before their commit ends */
 #define WRITE_MAX (1u << 16)  /* bytes a call */
 
@@ -26,6 +27,7 @@ struct wal_file {
     unsigned char *buf;
     size_t len;
     sqlite3_int64 at;  /* the file offset of buf[0] */
+    sqlite3_int64 end; /* one past the last byte appended: frames are gathered only from here on */
     bool after_header; /* the last write was a frame's header */
     bool commit_frame; /* ... of a commit's last frame */
 };
@@ -41,8 +43,7 @@ static int write_pieces(sqlite3_file *real, const unsigned char *data, size_t n,
     int rc = SQLITE_OK;
     for (size_t done = 0; rc == SQLITE_OK && done < n; done += WRITE_MAX) {
         size_t piece = n - done < WRITE_MAX ? n - done : WRITE_MAX;
-        rc = real->pMethods->xWrite(real, data + done, (int)piece,
-                                    offset + (sqlite3_int64)done);
+        rc = real->pMethods->xWrite(real, data + done, (int)piece, offset + (sqlite3_int64)done);
     }
     return rc;
 }
@@ -63,17 +64,26 @@ static int wal_write(sqlite3_file *f, const void *data, int amount, sqlite3_int6
 {
     struct wal_file *w = (struct wal_file *)f;
     size_t n = (size_t)amount;
-    bool header = n == FRAME_HEADER;
-    bool page = !header && w->after_header && offset == w->at + (sqlite3_int64)w->len;
+    sqlite3_int64 gathered_end = w->at + (sqlite3_int64)w->len;
+    /* only new frames, written as SQLite appends them (header, then page, end to end), are
+     * gathered; a write below the end (SQLite rewrites headers and pages of frames it already
+     * wrote) or of another shape goes straight through, after what is gathered */
+    bool header = n == FRAME_HEADER && offset >= w->end;
+    bool page = !header && w->after_header && w->len && offset == gathered_end;
     int rc = SQLITE_OK;
-    /* only frames written as SQLite writes them, header then page, end to end, are gathered;
-     * anything else goes straight through after what is gathered */
-    if (w->len && ((!header && !page) || offset != w->at + (sqlite3_int64)w->len ||
-                   w->len + n > GATHER_MAX))
+    if (w->len && (!(header || page) || offset != gathered_end || w->len + n > GATHER_MAX))
         rc = flush(w);
     w->after_header = false;
-    if (rc != SQLITE_OK || (!header && !page))
-        return rc != SQLITE_OK ? rc : write_pieces(w->real, data, n, offset);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (offset == 0) /* the WAL's header: the WAL starts over */
+        w->end = 0;
+    if (offset + (sqlite3_int64)n > w->end)
+        w->end = offset + (sqlite3_int64)n;
+    if (!(header || page))
+        return write_pieces(w->real, data, n, offset);
+    if (!w->buf && !(w->buf = malloc(GATHER_MAX))) /* only connections that write need one */
+        return write_pieces(w->real, data, n, offset);
     if (w->len == 0)
         w->at = offset;
     memcpy(w->buf + w->len, data, n);
@@ -111,7 +121,10 @@ static int wal_read(sqlite3_file *f, void *out, int amount, sqlite3_int64 offset
 
 static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xTruncate(REAL(f), size));
+    struct wal_file *w = (struct wal_file *)f;
+    if (w->end > size)
+        w->end = size;
+    FLUSHED(w, REAL(f)->pMethods->xTruncate(REAL(f), size));
 }
 
 static int wal_sync(sqlite3_file *f, int flags)
@@ -180,15 +193,9 @@ static int vfs_open(sqlite3_vfs *self, sqlite3_filename name, sqlite3_file *f, i
     struct wal_file *w = (struct wal_file *)f;
     memset(w, 0, sizeof *w);
     w->real = (sqlite3_file *)(w + 1);
-    w->buf = malloc(GATHER_MAX);
-    if (!w->buf)
-        return SQLITE_NOMEM;
     int rc = base_vfs->xOpen(base_vfs, name, w->real, flags, out_flags);
-    if (rc != SQLITE_OK) {
-        free(w->buf);
-        w->buf = NULL;
+    if (rc != SQLITE_OK)
         return rc;
-    }
     w->base.pMethods = &wal_methods;
     return SQLITE_OK;
 }
@@ -210,6 +217,30 @@ static int vfs_full_pathname(sqlite3_vfs *self, const char *name, int n, char *o
 {
     (void)self;
     return base_vfs->xFullPathname(base_vfs, name, n, out);
+}
+
+static void *vfs_dl_open(sqlite3_vfs *self, const char *name)
+{
+    (void)self;
+    return base_vfs->xDlOpen(base_vfs, name);
+}
+
+static void vfs_dl_error(sqlite3_vfs *self, int n, char *out)
+{
+    (void)self;
+    base_vfs->xDlError(base_vfs, n, out);
+}
+
+static void (*vfs_dl_sym(sqlite3_vfs *self, void *handle, const char *symbol))(void)
+{
+    (void)self;
+    return base_vfs->xDlSym(base_vfs, handle, symbol);
+}
+
+static void vfs_dl_close(sqlite3_vfs *self, void *handle)
+{
+    (void)self;
+    base_vfs->xDlClose(base_vfs, handle);
 }
 
 static int vfs_randomness(sqlite3_vfs *self, int n, char *out)
@@ -256,6 +287,10 @@ static void register_vfs(void)
         .xDelete = vfs_delete,
         .xAccess = vfs_access,
         .xFullPathname = vfs_full_pathname,
+        .xDlOpen = vfs_dl_open,
+        .xDlError = vfs_dl_error,
+        .xDlSym = vfs_dl_sym,
+        .xDlClose = vfs_dl_close,
         .xRandomness = vfs_randomness,
         .xSleep = vfs_sleep,
         .xCurrentTime = vfs_current_time,
@@ -264,6 +299,15 @@ static void register_vfs(void)
     };
     if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK)
         base_vfs = NULL;
+}
+
+int sq_vfs_flush(sqlite3 *db)
+{
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f ||
+        f->pMethods != &wal_methods)
+        return SQLITE_OK;
+    return flush((struct wal_file *)f);
 }
 
 const char *sq_vfs(void)

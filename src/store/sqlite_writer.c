@@ -63,6 +63,11 @@ static enum batch_result run_batch_once(struct sq_conn *c, struct sq_unit *batch
         sq_rollback(c);
         return BATCH_FAILED;
     }
+    /* the whole commit in the kernel's hands before the syncer's fdatasync can cover it */
+    if (sq_vfs_flush(c->db) != SQLITE_OK) {
+        log_msg("error", "sqlite: cannot write the WAL: %s; stopping", sqlite3_errmsg(c->db));
+        abort();
+    }
     return BATCH_DONE;
 }
 
@@ -77,7 +82,7 @@ static void run_batch(struct sq_conn *c, struct sq_unit *batch)
 }
 
 /* Answers the callers of a batch whose outcome is settled: durable, or failed. */
-static void tell_units(struct sq_store *s, struct sq_unit *batch, int n)
+static void tell_units(struct sq_store *s, struct sq_unit *batch)
 {
     /* callers told later are told now, outside the lock; the others wake below */
     struct sq_unit *waiting = NULL;
@@ -94,14 +99,12 @@ static void tell_units(struct sq_store *s, struct sq_unit *batch, int n)
     pthread_mutex_lock(&s->queue_lock);
     for (struct sq_unit *u = waiting; u; u = u->next)
         u->done = true; /* its caller reads it only once the lock is free again */
-    s->batches++;
-    s->units += (uint64_t)n;
     pthread_cond_broadcast(&s->units_done);
     pthread_mutex_unlock(&s->queue_lock);
 }
 
 /* Hands a committed batch to the syncer. */
-static void await_sync(struct sq_store *s, struct sq_unit *batch, struct sq_unit *last, int n)
+static void await_sync(struct sq_store *s, struct sq_unit *batch, struct sq_unit *last)
 {
     pthread_mutex_lock(&s->queue_lock);
     if (s->unsynced_tail)
@@ -109,7 +112,6 @@ static void await_sync(struct sq_store *s, struct sq_unit *batch, struct sq_unit
     else
         s->unsynced = batch;
     s->unsynced_tail = last;
-    s->unsynced_count += n;
     pthread_cond_signal(&s->unsynced_ready);
     pthread_mutex_unlock(&s->queue_lock);
 }
@@ -138,10 +140,12 @@ static void *writer_loop(void *arg)
 
         sq_checkpoint_catch_up(s);
         run_batch(s->writer, batch);
+        s->batches++; /* the writer's alone; read once it has stopped */
+        s->units += (uint64_t)n;
         if (s->wal_fd >= 0)
-            await_sync(s, batch, last, n);
+            await_sync(s, batch, last);
         else /* the commit synced itself (synchronous=FULL) */
-            tell_units(s, batch, n);
+            tell_units(s, batch);
         pthread_mutex_lock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->queue_lock);
@@ -160,9 +164,7 @@ static void *syncer_loop(void *arg)
         if (!s->unsynced)
             break;
         struct sq_unit *batch = s->unsynced;
-        int n = s->unsynced_count;
         s->unsynced = s->unsynced_tail = NULL;
-        s->unsynced_count = 0;
         pthread_mutex_unlock(&s->queue_lock);
 
         if (fdatasync(s->wal_fd) != 0) {
@@ -171,7 +173,7 @@ static void *syncer_loop(void *arg)
             log_msg("error", "sqlite: fdatasync of the WAL failed: %s; stopping", strerror(errno));
             abort();
         }
-        tell_units(s, batch, n);
+        tell_units(s, batch);
         pthread_mutex_lock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->queue_lock);
@@ -285,8 +287,8 @@ void sq_writer_stop(struct sq_store *s)
         s->syncer_running = false;
     }
     if (s->batches)
-        log_msg("info", "sqlite: %llu units of work in %llu commits",
-                (unsigned long long)s->units, (unsigned long long)s->batches);
+        log_msg("info", "sqlite: %llu units of work in %llu commits", (unsigned long long)s->units,
+                (unsigned long long)s->batches);
     if (s->wal_fd >= 0)
         close(s->wal_fd);
     s->wal_fd = -1;
