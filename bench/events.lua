@@ -1,14 +1,12 @@
 -- carrier events: every request reports one new event for a new waybill.
 -- Usage: wrk -s bench/events.lua URL -- CARRIER_KEY NOW
 dofile(debug.getinfo(1, "S").source:match("@(.*/)") .. "common.lua")
-expected = '"accepted":1,'
 
 function init(args)
     key = args[1]
     now = args[2]
     prefix = string.format("%x%x", os.time() % 1000000, tid)
     n = 0
-    bad = 0
 end
 
 function request()

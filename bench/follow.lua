@@ -1,13 +1,11 @@
 -- follow_waybill: every request binds a new waybill for a new user (the durable hot path).
 -- Usage: wrk -s bench/follow.lua URL -- ACCESS_TOKEN
 dofile(debug.getinfo(1, "S").source:match("@(.*/)") .. "common.lua")
-expected = '"errcode":0,'
 
 function init(args)
     token = args[1]
     prefix = string.format("%x%x", os.time() % 1000000, tid)
     n = 0
-    bad = 0
 end
 
 function request()

@@ -1,7 +1,6 @@
 -- query_follow_trace: reads of existing bindings, round robin over a token file.
 -- Usage: wrk -s bench/query.lua URL -- ACCESS_TOKEN TOKEN_FILE
 dofile(debug.getinfo(1, "S").source:match("@(.*/)") .. "common.lua")
-expected = '"errcode":0,'
 
 function init(args)
     token = args[1]
@@ -10,7 +9,6 @@ function init(args)
         table.insert(tokens, line)
     end
     i = tid
-    bad = 0
 end
 
 function request()
