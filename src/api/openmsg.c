@@ -93,14 +93,15 @@ static void phone_hash(struct call *c, const char *digits, char out[HASH_SIZE])
         crypto_hmac_hex(out, c->api->cfg.hash_key, digits, strlen(digits));
 }
 
-static bool new_binding(struct call *c, const struct follow_req *fr, struct binding *b)
+/* The binding a bind would make, and its waybill token. */
+static bool new_binding(struct call *c, const struct follow_req *fr, struct binding *b,
+                        char token[WAYBILL_TOKEN_LEN + 1])
 {
     memset(b, 0, sizeof *b);
     text_copy(b->appid, sizeof b->appid, c->app.appid);
     text_copy(b->openid, sizeof b->openid, fr->openid);
     text_copy(b->waybill_id, sizeof b->waybill_id, fr->waybill_id);
     b->family = c->family;
-    char token[WAYBILL_TOKEN_LEN + 1];
     if (!tokens_new_nonce(b->token_nonce))
         return false;
     tokens_waybill(token, c->api->cfg.hash_key, b->token_nonce);
@@ -142,6 +143,7 @@ struct bind_call {
     enum bind_outcome outcome;
     struct binding b;
     bool created;
+    char token[WAYBILL_TOKEN_LEN + 1]; /* the new binding's, replied when the bind made it */
     int rc;
     struct http_deferred *deferred;
 };
@@ -175,8 +177,12 @@ static void bind_answer(const struct bind_call *bc, struct wb_err *e, struct htt
     case BIND_DONE:
         break;
     }
-    char token[WAYBILL_TOKEN_LEN + 1];
-    tokens_waybill(token, bc->api->cfg.hash_key, bc->b.token_nonce);
+    char existing[WAYBILL_TOKEN_LEN + 1];
+    const char *token = bc->token;
+    if (!bc->created) { /* the live binding's own token */
+        tokens_waybill(existing, bc->api->cfg.hash_key, bc->b.token_nonce);
+        token = existing;
+    }
     reply_ok_begin(reply);
     buf_puts(&reply->body, ",\"waybill_token\":");
     buf_json_string(&reply->body, token);
@@ -246,7 +252,7 @@ static void follow(struct call *c)
     };
     if (c->api->cfg.sandbox && rules_test_waybill(fr.waybill_id))
         bc->op.script_next_at = script_first_at(fr.waybill_id, c->now);
-    if (!new_binding(c, &fr, &bc->op.binding)) {
+    if (!new_binding(c, &fr, &bc->op.binding, bc->token)) {
         wb_err_set(&c->err, WB_SYSTEM, "out of memory or randomness");
         bind_call_free(bc);
         return;
