@@ -108,11 +108,13 @@ int allowance_take(struct store *s, const char *key, int64_t day, int64_t limit)
             int64_t used = 0;
             return s->ops->counter_take(s, key, day, limit, &used);
         }
-        if (sl->refilling) { /* then look again: the slot may have changed meanwhile */
+        bool current = !stale && sl->limit == limit;
+        if (sl->refilling && (!current || sl->left == 0)) {
+            /* wait for the reservation, then look again: the slot may have changed meanwhile */
             pthread_cond_wait(&refilled, &lock);
             continue;
         }
-        if (stale || sl->limit != limit) {
+        if (!current) {
             give_back(s, sl);
             sl->day = day;
             sl->limit = limit;
@@ -120,8 +122,13 @@ int allowance_take(struct store *s, const char *key, int64_t day, int64_t limit)
         int rc = sl->left > 0 ? STORE_OK : refill(s, sl);
         if (rc == STORE_OK && sl->left == 0)
             continue; /* taken by others while this one waited */
-        if (rc == STORE_OK)
+        if (rc == STORE_OK) {
             sl->left--;
+            /* running low: this caller reserves the next block now, while the others go on
+             * taking what is left (a refusal or a failure shows when the block runs out) */
+            if (sl->left < sl->block / 4 && !sl->refilling)
+                refill(s, sl);
+        }
         pthread_mutex_unlock(&lock);
         return rc;
     }
