@@ -41,6 +41,9 @@ struct exchange {
     http_finish_fn finish;
     void *defer_arg;
     bool started;
+    atomic_bool told;  /* the deferred work is done (set on the thread that did it) */
+    bool finished;     /* finish was called */
+    bool replied;      /* a reply was queued */
     int64_t started_us;
     struct http_request req;
     struct http_reply reply;
@@ -81,6 +84,7 @@ bool http_defer(const struct http_request *req, http_start_fn start, http_finish
 void http_deferred_done(struct http_deferred *d)
 {
     struct exchange *x = (struct exchange *)d;
+    atomic_store(&x->told, true);
     MHD_resume_connection(x->req.conn);
 }
 
@@ -120,6 +124,7 @@ static void begin_answer(struct exchange *x)
 static enum MHD_Result send_reply(struct exchange *x, struct MHD_Connection *conn)
 {
     struct http_reply *r = &x->reply;
+    x->replied = true;
     size_t len = r->body.len;
     char *body = buf_steal(&r->body);
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -209,6 +214,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_reply(x, conn);
     }
     if (x->started) { /* resumed: the deferred work is done */
+        x->finished = true;
         x->finish(x->defer_arg, &x->req, &x->reply);
         return send_reply(x, conn);
     }
@@ -251,17 +257,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
     struct exchange *x = *state;
     if (!x)
         return;
+    /* a client gone while its deferred work ran: the work is done (durable or failed) but the
+     * reply was never made; finish still releases what the work held. Work not yet done (only
+     * at a forced stop) keeps its state: its thread may still write to it. */
+    if (x->started && !x->finished && atomic_load(&x->told)) {
+        x->finished = true;
+        x->finish(x->defer_arg, &x->req, &x->reply);
+    }
+    unsigned status = x->replied ? x->reply.status : 0; /* 0: abandoned before any reply */
+    int errcode = x->replied ? x->reply.errcode : 0;
     log_access(&(struct log_access){
         .rid = x->req.rid,
         .method = x->req.method,
         /* /l/ paths carry a waybill token, which logs never show (SPEC §9.1) */
         .path = strncmp(x->req.path, "/l/", 3) == 0 ? "/l/*" : x->req.path,
-        .status = x->answering ? x->reply.status : 0, /* 0: abandoned before any reply */
-        .errcode = x->reply.errcode,
+        .status = status,
+        .errcode = errcode,
         .duration_us = clock_mono_us() - x->started_us,
     });
-    metrics_observe(x->reply.endpoint, x->answering ? x->reply.status : 0, x->reply.errcode,
-                    clock_mono_us() - x->started_us);
+    metrics_observe(x->reply.endpoint, status, errcode, clock_mono_us() - x->started_us);
     buf_release(&x->body);
     buf_release(&x->reply.body);
     if (x->answering)
