@@ -40,9 +40,9 @@ static void *checkpointer_loop(void *arg)
     struct sq_store *s = arg;
     pthread_mutex_lock(&s->queue_lock);
     for (;;) {
-        while (!atomic_load(&s->checkpoint_asked) && !s->checkpointer_stopping)
+        while (!atomic_load(&s->checkpoint_asked) && !s->checkpointer_thread.stopping)
             pthread_cond_wait(&s->checkpoint_ready, &s->queue_lock);
-        if (s->checkpointer_stopping)
+        if (s->checkpointer_thread.stopping)
             break;
         pthread_mutex_unlock(&s->queue_lock);
         checkpoint(s->checkpointer->db, "background");
@@ -67,24 +67,12 @@ int sq_checkpointer_start(struct sq_store *s)
         return STORE_ERROR;
     /* the writer no longer checkpoints by itself (the hook replaces its automatic checkpoints) */
     sqlite3_wal_hook(s->writer->db, on_commit, s);
-    if (pthread_create(&s->checkpointer_thread, NULL, checkpointer_loop, s) != 0) {
-        log_msg("error", "sqlite: cannot start the checkpointer thread");
-        return STORE_ERROR;
-    }
-    s->checkpointer_running = true;
-    return STORE_OK;
+    return sq_thread_start(s, &s->checkpointer_thread, checkpointer_loop, "checkpointer");
 }
 
 void sq_checkpointer_stop(struct sq_store *s)
 {
-    if (s->checkpointer_running) {
-        pthread_mutex_lock(&s->queue_lock);
-        s->checkpointer_stopping = true;
-        pthread_cond_signal(&s->checkpoint_ready);
-        pthread_mutex_unlock(&s->queue_lock);
-        pthread_join(s->checkpointer_thread, NULL);
-        s->checkpointer_running = false;
-    }
+    sq_thread_stop(s, &s->checkpointer_thread, &s->checkpoint_ready);
     sq_conn_close(s->checkpointer);
     s->checkpointer = NULL;
 }

@@ -36,6 +36,14 @@ struct sq_conn {
 
 struct sq_unit;
 
+/* One of the store's threads (writer, syncer, checkpointer); each waits on a condition under the
+ * store's queue_lock and ends its loop once `stopping` is set. */
+struct sq_thread {
+    pthread_t id;
+    bool running;
+    bool stopping;
+};
+
 struct sq_store {
     struct store base;
     uint64_t id; /* unique in the process, so a thread's connection is never another store's */
@@ -50,9 +58,7 @@ struct sq_store {
     int open_count;
     /* the writer: one connection, one thread, a queue of units of work (sqlite_writer.c) */
     struct sq_conn *writer;
-    pthread_t writer_thread;
-    bool writer_running;
-    bool stopping;
+    struct sq_thread writer_thread;
     pthread_mutex_t queue_lock;
     pthread_cond_t queue_ready;
     pthread_cond_t units_done;
@@ -61,16 +67,12 @@ struct sq_store {
     /* the syncer: commits written but not yet durable, and the WAL it syncs (-1: none, each
      * commit syncs by itself) */
     int wal_fd;
-    pthread_t syncer_thread;
-    bool syncer_running;
-    bool syncer_stopping;
+    struct sq_thread syncer_thread;
     pthread_cond_t unsynced_ready;
     struct sq_unit *unsynced, *unsynced_tail;
     /* the checkpointer (sqlite_checkpoint.c) */
     struct sq_conn *checkpointer;
-    pthread_t checkpointer_thread;
-    bool checkpointer_running;
-    bool checkpointer_stopping;
+    struct sq_thread checkpointer_thread;
     _Atomic bool checkpoint_asked; /* read by the writer's commit hook without the lock */
     int checkpoint_frames; /* the WAL's frames when the last checkpoint was asked for (writer) */
     _Atomic bool checkpoint_catch_up;
@@ -91,6 +93,11 @@ int sq_write(struct sq_store *s, sq_unit_fn run, void *arg);
  * arg and ctx must stay valid until then. */
 typedef void (*sq_then_fn)(void *ctx, int rc);
 int sq_write_then(struct sq_store *s, sq_unit_fn run, void *arg, sq_then_fn then, void *ctx);
+/* Starts loop(s) on t (logged on failure) / stops it: sets t->stopping under the queue lock,
+ * signals wake and waits for the loop to end. Stopping a thread that never ran does nothing. */
+int sq_thread_start(struct sq_store *s, struct sq_thread *t, void *(*loop)(void *),
+                    const char *what);
+void sq_thread_stop(struct sq_store *s, struct sq_thread *t, pthread_cond_t *wake);
 int sq_writer_start(struct sq_store *s);
 void sq_writer_stop(struct sq_store *s);
 /* Starts / stops the checkpointer, which takes checkpoints over from the writer's connection. */

@@ -121,9 +121,9 @@ static void *writer_loop(void *arg)
     struct sq_store *s = arg;
     pthread_mutex_lock(&s->queue_lock);
     for (;;) {
-        while (!s->queue && !s->stopping)
+        while (!s->queue && !s->writer_thread.stopping)
             pthread_cond_wait(&s->queue_ready, &s->queue_lock);
-        if (!s->queue && s->stopping)
+        if (!s->queue && s->writer_thread.stopping)
             break;
         /* take up to BATCH_MAX units in arrival order */
         struct sq_unit *batch = s->queue, *last = batch;
@@ -159,7 +159,7 @@ static void *syncer_loop(void *arg)
     struct sq_store *s = arg;
     pthread_mutex_lock(&s->queue_lock);
     for (;;) {
-        while (!s->unsynced && !s->syncer_stopping)
+        while (!s->unsynced && !s->syncer_thread.stopping)
             pthread_cond_wait(&s->unsynced_ready, &s->queue_lock);
         if (!s->unsynced)
             break;
@@ -183,7 +183,7 @@ static void *syncer_loop(void *arg)
 /* Appends u to the queue; false when the writer is stopping. Called with queue_lock held. */
 static bool enqueue(struct sq_store *s, struct sq_unit *u)
 {
-    if (s->stopping)
+    if (s->writer_thread.stopping)
         return false;
     if (s->queue_tail)
         s->queue_tail->next = u;
@@ -243,6 +243,30 @@ static int open_wal(struct sq_store *s)
     return fd;
 }
 
+int sq_thread_start(struct sq_store *s, struct sq_thread *t, void *(*loop)(void *),
+                    const char *what)
+{
+    t->stopping = false;
+    if (pthread_create(&t->id, NULL, loop, s) != 0) {
+        log_msg("error", "sqlite: cannot start the %s thread", what);
+        return STORE_ERROR;
+    }
+    t->running = true;
+    return STORE_OK;
+}
+
+void sq_thread_stop(struct sq_store *s, struct sq_thread *t, pthread_cond_t *wake)
+{
+    if (!t->running)
+        return;
+    pthread_mutex_lock(&s->queue_lock);
+    t->stopping = true;
+    pthread_cond_signal(wake);
+    pthread_mutex_unlock(&s->queue_lock);
+    pthread_join(t->id, NULL);
+    t->running = false;
+}
+
 int sq_writer_start(struct sq_store *s)
 {
     s->wal_fd = -1;
@@ -250,42 +274,18 @@ int sq_writer_start(struct sq_store *s)
     if (!s->writer)
         return STORE_ERROR;
     s->wal_fd = open_wal(s);
-    if (sq_checkpointer_start(s))
+    if (sq_checkpointer_start(s) ||
+        (s->wal_fd >= 0 && sq_thread_start(s, &s->syncer_thread, syncer_loop, "syncer")))
         return STORE_ERROR;
-    if (s->wal_fd >= 0) {
-        if (pthread_create(&s->syncer_thread, NULL, syncer_loop, s) != 0) {
-            log_msg("error", "sqlite: cannot start the syncer thread");
-            return STORE_ERROR;
-        }
-        s->syncer_running = true;
-    }
-    if (pthread_create(&s->writer_thread, NULL, writer_loop, s) != 0) {
-        log_msg("error", "sqlite: cannot start the writer thread");
-        return STORE_ERROR;
-    }
-    s->writer_running = true;
-    return STORE_OK;
+    return sq_thread_start(s, &s->writer_thread, writer_loop, "writer");
 }
 
 void sq_writer_stop(struct sq_store *s)
 {
-    if (s->writer_running) {
-        pthread_mutex_lock(&s->queue_lock);
-        s->stopping = true;
-        pthread_cond_signal(&s->queue_ready);
-        pthread_mutex_unlock(&s->queue_lock);
-        pthread_join(s->writer_thread, NULL);
-        s->writer_running = false;
-    }
+    sq_thread_stop(s, &s->writer_thread, &s->queue_ready);
     sq_checkpointer_stop(s);
-    if (s->syncer_running) { /* after the writer: every commit it made is synced and told */
-        pthread_mutex_lock(&s->queue_lock);
-        s->syncer_stopping = true;
-        pthread_cond_signal(&s->unsynced_ready);
-        pthread_mutex_unlock(&s->queue_lock);
-        pthread_join(s->syncer_thread, NULL);
-        s->syncer_running = false;
-    }
+    /* after the writer: every commit it made is synced and told */
+    sq_thread_stop(s, &s->syncer_thread, &s->unsynced_ready);
     if (s->batches)
         log_msg("info", "sqlite: %llu units of work in %llu commits", (unsigned long long)s->units,
                 (unsigned long long)s->batches);
