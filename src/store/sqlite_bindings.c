@@ -291,6 +291,14 @@ static int bind_unit(struct sq_conn *c, void *arg)
     return rc;
 }
 
+/* What a bind that made no binding must not leave behind: the outputs it allocated. */
+static void bind_settle(void *arg, int rc)
+{
+    const struct bind_args *a = arg;
+    if (rc || *a->outcome != BIND_DONE)
+        binding_release(a->out);
+}
+
 int sq_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
             struct binding *out, bool *created)
 {
@@ -299,40 +307,18 @@ int sq_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcom
     *outcome = BIND_DONE;
     struct bind_args a = {op, outcome, out, created};
     int rc = sq_write(SQ_STORE(s), bind_unit, &a);
-    if (rc || *outcome != BIND_DONE)
-        binding_release(out);
+    bind_settle(&a, rc);
     return rc;
-}
-
-struct bind_later {
-    struct bind_args args;
-    void (*done)(void *ctx, int rc);
-    void *ctx;
-};
-
-static void bind_then_cb(void *ctx, int rc)
-{
-    struct bind_later *later = ctx;
-    if (rc || *later->args.outcome != BIND_DONE)
-        binding_release(later->args.out);
-    later->done(later->ctx, rc);
-    free(later);
 }
 
 int sq_bind_then(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
                  struct binding *out, bool *created, void (*done)(void *ctx, int rc), void *ctx)
 {
-    struct bind_later *later = calloc(1, sizeof *later);
-    if (!later)
-        return STORE_ERROR;
     memset(out, 0, sizeof *out);
     *created = false;
     *outcome = BIND_DONE;
-    *later = (struct bind_later){{op, outcome, out, created}, done, ctx};
-    int rc = sq_write_then(SQ_STORE(s), bind_unit, &later->args, bind_then_cb, later);
-    if (rc)
-        free(later);
-    return rc;
+    struct bind_args a = {op, outcome, out, created};
+    return sq_write_later(SQ_STORE(s), bind_unit, &a, sizeof a, bind_settle, done, ctx);
 }
 
 int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out)

@@ -93,6 +93,11 @@ int sq_write(struct sq_store *s, sq_unit_fn run, void *arg);
  * arg and ctx must stay valid until then. */
 typedef void (*sq_then_fn)(void *ctx, int rc);
 int sq_write_then(struct sq_store *s, sq_unit_fn run, void *arg, sq_then_fn then, void *ctx);
+/* sq_write_then for a unit whose arguments (size bytes at args) are copied to live until it is
+ * told: once the commit is durable (or failed), settle(copy, rc) runs if given (to release what a
+ * unit that did not succeed left in its outputs), then done(ctx, rc). */
+int sq_write_later(struct sq_store *s, sq_unit_fn run, const void *args, size_t size,
+                   void (*settle)(void *args, int rc), void (*done)(void *ctx, int rc), void *ctx);
 /* Starts loop(s) on t (logged on failure) / stops it: sets t->stopping under the queue lock,
  * signals wake and waits for the loop to end. Stopping a thread that never ran does nothing. */
 int sq_thread_start(struct sq_store *s, struct sq_thread *t, void *(*loop)(void *),

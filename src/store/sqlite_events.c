@@ -171,41 +171,27 @@ static int events_apply_unit(struct sq_conn *c, void *arg)
     return rc;
 }
 
+/* What a failed apply must not leave behind: a count of notifications it did not make. */
+static void apply_settle(void *arg, int rc)
+{
+    const struct apply_args *a = arg;
+    if (rc && a->op->notices)
+        *a->op->notices = 0;
+}
+
 int sq_events_apply(struct store *s, const struct events_op *op, struct event_result *results)
 {
     struct apply_args a = {op, results};
     int rc = sq_write(SQ_STORE(s), events_apply_unit, &a);
-    if (rc && op->notices)
-        *op->notices = 0;
+    apply_settle(&a, rc);
     return rc;
-}
-
-struct apply_later {
-    struct apply_args args;
-    void (*done)(void *ctx, int rc);
-    void *ctx;
-};
-
-static void apply_then_cb(void *ctx, int rc)
-{
-    struct apply_later *later = ctx;
-    if (rc && later->args.op->notices)
-        *later->args.op->notices = 0;
-    later->done(later->ctx, rc);
-    free(later);
 }
 
 int sq_events_apply_then(struct store *s, const struct events_op *op, struct event_result *results,
                          void (*done)(void *ctx, int rc), void *ctx)
 {
-    struct apply_later *later = calloc(1, sizeof *later);
-    if (!later)
-        return STORE_ERROR;
-    *later = (struct apply_later){{op, results}, done, ctx};
-    int rc = sq_write_then(SQ_STORE(s), events_apply_unit, &later->args, apply_then_cb, later);
-    if (rc)
-        free(later);
-    return rc;
+    struct apply_args a = {op, results};
+    return sq_write_later(SQ_STORE(s), events_apply_unit, &a, sizeof a, apply_settle, done, ctx);
 }
 
 int sq_waybill_trace(struct store *s, const char *waybill_id, store_event_cb each, void *ctx)

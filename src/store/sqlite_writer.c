@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -206,6 +207,44 @@ int sq_write_then(struct sq_store *s, sq_unit_fn run, void *arg, sq_then_fn then
     if (!queued)
         free(u);
     return queued ? STORE_OK : STORE_ERROR;
+}
+
+/* A unit told later whose arguments were copied to the heap (sq_write_later). */
+struct later {
+    sq_unit_fn run;
+    void (*settle)(void *args, int rc);
+    void (*done)(void *ctx, int rc);
+    void *ctx;
+    max_align_t args[]; /* the copy */
+};
+
+static int later_run(struct sq_conn *c, void *arg)
+{
+    struct later *l = arg;
+    return l->run(c, l->args);
+}
+
+static void later_told(void *ctx, int rc)
+{
+    struct later *l = ctx;
+    if (l->settle)
+        l->settle(l->args, rc);
+    l->done(l->ctx, rc);
+    free(l);
+}
+
+int sq_write_later(struct sq_store *s, sq_unit_fn run, const void *args, size_t size,
+                   void (*settle)(void *args, int rc), void (*done)(void *ctx, int rc), void *ctx)
+{
+    struct later *l = malloc(sizeof *l + size);
+    if (!l)
+        return STORE_ERROR;
+    *l = (struct later){run, settle, done, ctx};
+    memcpy(l->args, args, size);
+    int rc = sq_write_then(s, later_run, l, later_told, l);
+    if (rc)
+        free(l);
+    return rc;
 }
 
 int sq_write(struct sq_store *s, sq_unit_fn run, void *arg)
