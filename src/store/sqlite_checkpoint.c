@@ -7,7 +7,7 @@
 
 #include <stdatomic.h>
 
-#define CHECKPOINT_FRAMES 1024 /* a WAL of about 4 MiB asks for a checkpoint */
+#define CHECKPOINT_FRAMES 1024 /* each ~4 MiB of new WAL frames asks for a checkpoint */
 
 static void checkpoint(sqlite3 *db, const char *who)
 {
