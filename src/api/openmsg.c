@@ -221,17 +221,21 @@ static void follow(struct call *c)
     struct merchant_lookup lookup = {c, carrier_exists_cb, waybill_owner_cb};
     struct follow_req fr;
     bool unknown_user = false;
-    if (merchant_follow_parse(c->body, &lookup, &fr, &c->err) ||
-        !check_user(c, fr.openid, &unknown_user))
-        return;
     struct bind_call *bc = calloc(1, sizeof *bc);
     if (!bc) {
         wb_err_set(&c->err, WB_SYSTEM, "out of memory");
         return;
     }
     bc->api = c->api;
-    if (!later_checks(c, &fr, &bc->later)) {
-        call_store_failed(c);
+    /* the checks read the user and the waybill: one snapshot */
+    store_snapshot_begin(c->api->store);
+    bool checked = !merchant_follow_parse(c->body, &lookup, &fr, &c->err) &&
+                   check_user(c, fr.openid, &unknown_user);
+    bool stored = checked && later_checks(c, &fr, &bc->later);
+    store_snapshot_end(c->api->store);
+    if (!stored) {
+        if (checked)
+            call_store_failed(c);
         bind_call_free(bc);
         return;
     }

@@ -117,6 +117,12 @@ const char *sq_vfs(void);
 /* Writes out whatever db's WAL still gathers (nothing once a commit has returned, unless SQLite
  * wrote its frames in a way the VFS does not know); an SQLite code. */
 int sq_vfs_flush(sqlite3 *db);
+/* The VFS's database files (sqlite_shm.c): the default VFS's, with the WAL index's locks kept in
+ * this process. sq_vfs_open_db opens one into f, which has sq_vfs_db_file_size() bytes before the
+ * default VFS's file. */
+size_t sq_vfs_db_file_size(void);
+int sq_vfs_open_db(sqlite3_vfs *base, sqlite3_filename name, sqlite3_file *f, int flags,
+                   int *out_flags);
 /* Opens a connection to s's file with the backend's settings / closes one; NULL on failure. */
 struct sq_conn *sq_conn_open(struct sq_store *s);
 void sq_conn_close(struct sq_conn *c);

@@ -188,6 +188,8 @@ static int vfs_open(sqlite3_vfs *self, sqlite3_filename name, sqlite3_file *f, i
                     int *out_flags)
 {
     (void)self;
+    if (flags & SQLITE_OPEN_MAIN_DB)
+        return sq_vfs_open_db(base_vfs, name, f, flags, out_flags);
     if (!(flags & SQLITE_OPEN_WAL)) /* the default VFS's file, in place */
         return base_vfs->xOpen(base_vfs, name, f, flags, out_flags);
     struct wal_file *w = (struct wal_file *)f;
@@ -280,7 +282,10 @@ static void register_vfs(void)
         return;
     vfs = (sqlite3_vfs){
         .iVersion = 2,
-        .szOsFile = (int)sizeof(struct wal_file) + base_vfs->szOsFile,
+        .szOsFile = (int)(sizeof(struct wal_file) > sq_vfs_db_file_size()
+                              ? sizeof(struct wal_file)
+                              : sq_vfs_db_file_size()) +
+                    base_vfs->szOsFile,
         .mxPathname = base_vfs->mxPathname,
         .zName = VFS_NAME,
         .xOpen = vfs_open,

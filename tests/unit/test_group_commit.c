@@ -3,7 +3,7 @@
  * read back whole through another connection, and allowances never grant more than the limit
  * however fast they are taken. */
 #include "store/allowance.h"
-#include "store/sqlite_db.h"
+#include "sqlite_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,35 +15,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-
-struct fixture {
-    char dir[64];
-    struct store *store;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/waybilld-unit-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    char path[128];
-    snprintf(path, sizeof path, "%s/test.db", f->dir);
-    f->store = store_open(path);
-    *state = f;
-    return f->store ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    f->store->ops->close(f->store);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
 
 /* A unit that writes meta(key) and then answers rc; it counts its runs. */
 struct probe {
@@ -197,11 +168,9 @@ static void test_commits_of_any_size_read_back_elsewhere(void **state)
             snprintf(b.key, sizeof b.key, "k%d-%zu", round, i);
             assert_int_equal(sq_write(SQ_STORE(f->store), blob_unit, &b), STORE_OK);
         }
-    /* another connection, through SQLite's default VFS, reads every row whole */
-    char path[128];
-    snprintf(path, sizeof path, "%s/test.db", f->dir);
+    /* another connection (with a WAL buffer of its own) reads every row whole */
     sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, sq_vfs()), SQLITE_OK);
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT count(*), sum(length(value)) FROM meta"
@@ -261,12 +230,11 @@ static void test_acknowledged_commit_is_whole_on_disk(void **state)
     struct fixture *f = *state;
     assert_int_equal(sq_write(SQ_STORE(f->store), spill_unit, NULL), STORE_OK);
     /* what a crash right now would leave: the files as they are, the store still open */
-    char db[128], wal[128], copy[128], copy_wal[128];
-    snprintf(db, sizeof db, "%s/test.db", f->dir);
-    snprintf(wal, sizeof wal, "%s/test.db-wal", f->dir);
+    char wal[140], copy[128], copy_wal[128];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
     snprintf(copy, sizeof copy, "%s/copy.db", f->dir);
     snprintf(copy_wal, sizeof copy_wal, "%s/copy.db-wal", f->dir);
-    copy_file(db, copy);
+    copy_file(f->path, copy);
     copy_file(wal, copy_wal);
     sqlite3 *c = NULL;
     assert_int_equal(sqlite3_open_v2(copy, &c, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
