@@ -136,9 +136,6 @@ def measure(binary, data, opt, suffix):
     idle = rss_kib(srv.pid, "VmRSS")
     url = "http://127.0.0.1:%d" % port
     ok = "waybilld_requests_total", 'endpoint="%s",errcode="0"'
-    out["follow_waybill" + suffix] = checked(
-        port, "follow_waybill", (ok[0], ok[1] % "follow_waybill"),
-        lambda: wrk(url, "follow.lua", [token], opt.seconds, opt.connections))
     tokens_file = os.path.join(data, "tokens.txt")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     with open(tokens_file, "w") as fh:
@@ -153,6 +150,10 @@ def measure(binary, data, opt, suffix):
     out["query_follow_trace" + suffix] = checked(
         port, "query_follow_trace", (ok[0], ok[1] % "query_follow_trace"),
         lambda: wrk(url, "query.lua", [token, tokens_file], opt.seconds, opt.connections))
+    # binds after the reads, so that the reads see the store as it was (empty, or grown)
+    out["follow_waybill" + suffix] = checked(
+        port, "follow_waybill", (ok[0], ok[1] % "follow_waybill"),
+        lambda: wrk(url, "follow.lua", [token], opt.seconds, opt.connections))
     now = api.admin("GET", "/admin/v1/sandbox/clock")["now"]
     # every request reports one new event: each must be accepted
     out["carrier_events" + suffix] = checked(
@@ -186,7 +187,7 @@ def fill(binary, data, rows):
             " receiver_hash, receiver_tail, sender_hash, sender_tail, delivery_id, goods_json,"
             " trans_id, order_detail_path, created_at, expires_at)"
             " VALUES(?, ?, ?, 0, ?, ?, 'h', '8000', '', '', '', ?, '', '', 0, ?)",
-            ((appid, "g%d" % i, "BENCHG%d" % i, "%064x" % i, "%032x" % i,
+            ((appid, "g%d" % i, "BENCHG%d" % i, "", "%032x" % i,
               '[{"goods_name":"Tea set","goods_img_url":"www.qq.com/tea.png",'
               '"goods_desc":"Tea set"}]', far) for i in chunk))
         db.commit()

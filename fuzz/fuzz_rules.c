@@ -1,6 +1,9 @@
-/* libFuzzer target: arbitrary strings through the field rules, each checked against a reference. */
+/* libFuzzer target: arbitrary strings through the field rules and the waybill token's text, each
+ * checked against a reference. */
+#include "base/rand.h"
 #include "base/utf8.h"
 #include "domain/rules.h"
+#include "domain/tokens.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -53,6 +56,33 @@ static void fuzz_ids(const char *s)
     bool test = n >= 14 && n <= 13 + 51 && strncmp(s, "WXTESTEXPRESS", 13) == 0 &&
                 strspn(s + 13, "0123456789") == n - 13;
     check(rules_test_waybill(s) == test, "rules_test_waybill");
+}
+
+/* A waybill token's text: base64url_decode takes exactly what base64url_encode writes, and
+ * tokens_waybill_open names a binding only for a token sealed under its key. */
+static void fuzz_token_text(const char *s)
+{
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t n = strlen(s);
+    if (n > 4096)
+        return;
+    size_t bytes = n * 6 / 8;
+    unsigned char raw[3072];
+    char again[4097];
+    bool decoded = base64url_decode(raw, bytes, s);
+    if (decoded) {
+        base64url_encode(again, raw, bytes);
+        check(strcmp(again, s) == 0, "base64url_decode took text base64url_encode does not write");
+    }
+    check(base64url_decode(raw, 48, s) == (n == 64 && strspn(s, set) == 64),
+          "base64url_decode of 48 bytes disagrees with the reference");
+    struct waybill_token_ref ref;
+    tokens_waybill_open(&ref, "fuzz-key", s);
+    if (ref.binding_id) {
+        char token[65];
+        tokens_waybill(token, "fuzz-key", ref.binding_id, "00", false);
+        check(strncmp(token, s, 21) == 0, "a token named a binding its sealed id does not");
+    }
 }
 
 /* SPEC §4.1: remove spaces and '-', then an optional '+' and 5–20 digits. */
@@ -141,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     fuzz_ids(s);
+    fuzz_token_text(s);
     fuzz_phone(s);
     fuzz_url(s);
     fuzz_url_scheme_less(s);

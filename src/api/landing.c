@@ -93,9 +93,7 @@ void landing_handle(void *ctx, const struct http_request *req, struct http_reply
         not_found(reply, json);
         goto out;
     }
-    char hash[HASH_SIZE];
-    crypto_sha256_hex(hash, token);
-    int rc = api->store->ops->binding_by_token(api->store, hash, &b);
+    int rc = waybill_view_binding(api->store, api->cfg.hash_key, token, &b);
     if (rc == STORE_NOT_FOUND || (rc == STORE_OK && b.purged_at)) {
         not_found(reply, json);
         goto out;

@@ -93,9 +93,8 @@ static void phone_hash(struct call *c, const char *digits, char out[HASH_SIZE])
         crypto_hmac_hex(out, c->api->cfg.hash_key, digits, strlen(digits));
 }
 
-/* The binding a bind would make, and its waybill token. */
-static bool new_binding(struct call *c, const struct follow_req *fr, struct binding *b,
-                        char token[WAYBILL_TOKEN_LEN + 1])
+/* The binding a bind would make (its token names it, once the store gave it an id). */
+static bool new_binding(struct call *c, const struct follow_req *fr, struct binding *b)
 {
     memset(b, 0, sizeof *b);
     text_copy(b->appid, sizeof b->appid, c->app.appid);
@@ -104,8 +103,6 @@ static bool new_binding(struct call *c, const struct follow_req *fr, struct bind
     b->family = c->family;
     if (!tokens_new_nonce(b->token_nonce))
         return false;
-    tokens_waybill(token, c->api->cfg.hash_key, b->token_nonce);
-    crypto_sha256_hex(b->token_hash, token);
     phone_hash(c, fr->receiver_phone, b->receiver_hash);
     text_copy(b->receiver_tail, sizeof b->receiver_tail, fr->receiver_tail);
     phone_hash(c, fr->sender_phone, b->sender_hash);
@@ -143,7 +140,6 @@ struct bind_call {
     enum bind_outcome outcome;
     struct binding b;
     bool created;
-    char token[WAYBILL_TOKEN_LEN + 1]; /* the new binding's, replied when the bind made it */
     int rc;
     struct http_deferred *deferred;
 };
@@ -177,12 +173,10 @@ static void bind_answer(const struct bind_call *bc, struct wb_err *e, struct htt
     case BIND_DONE:
         break;
     }
-    char existing[WAYBILL_TOKEN_LEN + 1];
-    const char *token = bc->token;
-    if (!bc->created) { /* the live binding's own token */
-        tokens_waybill(existing, bc->api->cfg.hash_key, bc->b.token_nonce);
-        token = existing;
-    }
+    /* the new binding's token, or the live one's own */
+    char token[WAYBILL_TOKEN_LEN + 1];
+    tokens_waybill(token, bc->api->cfg.hash_key, bc->b.id, bc->b.token_nonce,
+                   bc->b.token_hash[0] != '\0');
     reply_ok_begin(reply);
     buf_puts(&reply->body, ",\"waybill_token\":");
     buf_json_string(&reply->body, token);
@@ -256,7 +250,7 @@ static void follow(struct call *c)
     };
     if (c->api->cfg.sandbox && rules_test_waybill(fr.waybill_id))
         bc->op.script_next_at = script_first_at(fr.waybill_id, c->now);
-    if (!new_binding(c, &fr, &bc->op.binding, bc->token)) {
+    if (!new_binding(c, &fr, &bc->op.binding)) {
         wb_err_set(&c->err, WB_SYSTEM, "out of memory or randomness");
         bind_call_free(bc);
         return;
@@ -273,9 +267,7 @@ static void follow(struct call *c)
 /* token → openid → purged: the checks of every call that carries a waybill_token. */
 static bool load_binding(struct call *c, const struct token_req *tr, struct binding *b)
 {
-    char hash[HASH_SIZE];
-    crypto_sha256_hex(hash, tr->waybill_token);
-    int rc = c->api->store->ops->binding_by_token(c->api->store, hash, b);
+    int rc = waybill_view_binding(c->api->store, c->api->cfg.hash_key, tr->waybill_token, b);
     if (rc == STORE_OK && strcmp(b->appid, c->app.appid) != 0)
         rc = STORE_NOT_FOUND;
     if (rc == STORE_NOT_FOUND) {

@@ -36,6 +36,20 @@ static int trace_cb(void *ctx, const struct feed_event *e)
     return 0;
 }
 
+int waybill_view_binding(struct store *s, const char *hash_key, const char *token,
+                         struct binding *out)
+{
+    struct waybill_token_ref ref;
+    tokens_waybill_open(&ref, hash_key, token);
+    int rc = s->ops->binding_by_token(s, &ref, out);
+    if (rc == STORE_OK && ref.binding_id &&
+        !tokens_waybill_proved(hash_key, token, out->token_nonce)) {
+        binding_release(out);
+        rc = STORE_NOT_FOUND;
+    }
+    return rc;
+}
+
 int waybill_view_load(struct store *s, bool sandbox, const struct binding *b,
                       struct waybill_view *out)
 {

@@ -29,6 +29,11 @@ struct waybill_view {
     size_t trace_count;
 };
 
+/* The binding that waybill token names, proved (SPEC §4.2): STORE_OK, STORE_NOT_FOUND for a token
+ * this service did not make with hash_key, or STORE_ERROR. out is the caller's to release. */
+int waybill_view_binding(struct store *s, const char *hash_key, const char *token,
+                         struct binding *out);
+
 /* Loads the view of binding b, which must not be purged: the waybill's status, its carrier (owner,
  * the one named at bind, the one matching pattern, or the sandbox carrier) and its trace. A
  * mismatched binding sees status 0, no carrier and no trace, so someone else's parcel does not

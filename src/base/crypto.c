@@ -19,20 +19,36 @@
  * OpenSSL's one-shot calls look the algorithm up and allocate a context every time. */
 static EVP_MD *sha256;
 static EVP_MAC *hmac;
+static EVP_CIPHER *aes128;
 static pthread_once_t fetched = PTHREAD_ONCE_INIT;
 static pthread_key_t contexts_key;
 
+/* An HMAC context and (a copy of) the key it holds, so that the next HMAC under the same key does
+ * not key it again. */
+struct keyed_mac {
+    EVP_MAC_CTX *ctx;
+    char *key;
+};
+
 struct contexts {
     EVP_MD_CTX *digest;
-    EVP_MAC_CTX *hmac256, *hmac512;
+    struct keyed_mac hmac256, hmac512;
+    /* AES under the block key of block_key_of (a copy of the key it was derived from) */
+    EVP_CIPHER_CTX *seal, *open;
+    char *block_key_of;
 };
 
 static void contexts_free(void *arg)
 {
     struct contexts *c = arg;
     EVP_MD_CTX_free(c->digest);
-    EVP_MAC_CTX_free(c->hmac256);
-    EVP_MAC_CTX_free(c->hmac512);
+    EVP_MAC_CTX_free(c->hmac256.ctx);
+    EVP_MAC_CTX_free(c->hmac512.ctx);
+    free(c->hmac256.key);
+    free(c->hmac512.key);
+    EVP_CIPHER_CTX_free(c->seal);
+    EVP_CIPHER_CTX_free(c->open);
+    free(c->block_key_of);
     free(c);
 }
 
@@ -40,6 +56,7 @@ static void fetch(void)
 {
     sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    aes128 = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
     pthread_key_create(&contexts_key, contexts_free);
 }
 
@@ -66,14 +83,16 @@ static struct contexts *contexts(void)
     if (c)
         return c;
     c = calloc(1, sizeof *c);
-    if (c && sha256 && hmac) {
+    if (c && sha256 && hmac && aes128) {
         c->digest = EVP_MD_CTX_new();
-        c->hmac256 = hmac_new("SHA256");
-        c->hmac512 = hmac_new("SHA512");
+        c->hmac256.ctx = hmac_new("SHA256");
+        c->hmac512.ctx = hmac_new("SHA512");
+        c->seal = EVP_CIPHER_CTX_new();
+        c->open = EVP_CIPHER_CTX_new();
     }
-    if (!c || !c->digest || !c->hmac256 || !c->hmac512 ||
+    if (!c || !c->digest || !c->hmac256.ctx || !c->hmac512.ctx || !c->seal || !c->open ||
         pthread_setspecific(contexts_key, c) != 0) {
-        fputs("waybilld: libcrypto cannot make its SHA-256/HMAC contexts\n", stderr);
+        fputs("waybilld: libcrypto cannot make its SHA-256/HMAC/AES contexts\n", stderr);
         abort();
     }
     return c;
@@ -90,27 +109,39 @@ void crypto_sha256_hex(char out[CRYPTO_HEX_LEN + 1], const char *s)
     hex_encode(out, md, n);
 }
 
-/* HMAC of msg under key into md; the length. */
-static size_t hmac_of(EVP_MAC_CTX *ctx, const char *key, const void *msg, size_t len,
+/* HMAC of msg under key into md; the length. The context is keyed only when key changes. */
+static size_t hmac_of(struct keyed_mac *mac, const char *key, const void *msg, size_t len,
                       unsigned char md[EVP_MAX_MD_SIZE])
 {
     size_t n = 0;
-    EVP_MAC_init(ctx, (const unsigned char *)key, strlen(key), NULL);
-    EVP_MAC_update(ctx, msg, len);
-    EVP_MAC_final(ctx, md, &n, EVP_MAX_MD_SIZE);
+    bool same = mac->key && strcmp(mac->key, key) == 0;
+    if (!same) {
+        free(mac->key);
+        mac->key = strdup(key); /* NULL (out of memory): keyed again next time */
+    }
+    EVP_MAC_init(mac->ctx, same ? NULL : (const unsigned char *)key, same ? 0 : strlen(key), NULL);
+    EVP_MAC_update(mac->ctx, msg, len);
+    EVP_MAC_final(mac->ctx, md, &n, EVP_MAX_MD_SIZE);
     return n;
+}
+
+void crypto_hmac(unsigned char out[CRYPTO_HMAC_SIZE], const char *key, const void *msg, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    hmac_of(&contexts()->hmac256, key, msg, len, md);
+    memcpy(out, md, CRYPTO_HMAC_SIZE);
 }
 
 void crypto_hmac_hex(char out[CRYPTO_HEX_LEN + 1], const char *key, const void *msg, size_t len)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
-    hex_encode(out, md, hmac_of(contexts()->hmac256, key, msg, len, md));
+    hex_encode(out, md, hmac_of(&contexts()->hmac256, key, msg, len, md));
 }
 
 void crypto_derive(unsigned char *out, size_t n, const char *key, const char *msg)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
-    size_t len = hmac_of(contexts()->hmac512, key, msg, strlen(msg), md);
+    size_t len = hmac_of(&contexts()->hmac512, key, msg, strlen(msg), md);
     memcpy(out, md, n < len ? n : len);
 }
 
@@ -143,6 +174,43 @@ bool crypto_secret_verify(const char *stored, const char *secret)
     if (rounds < 1 || rounds > 10000000 || !pbkdf2_hex(got, secret, salt, rounds))
         return false;
     return crypto_equal(got, want);
+}
+
+/* The calling thread's AES contexts, keyed for key (derived again only when key changes). */
+static struct contexts *block_contexts(const char *key)
+{
+    struct contexts *c = contexts();
+    if (c->block_key_of && strcmp(c->block_key_of, key) == 0)
+        return c;
+    unsigned char aes_key[16];
+    crypto_derive(aes_key, sizeof aes_key, key, "block-key");
+    free(c->block_key_of);
+    c->block_key_of = strdup(key);
+    if (!c->block_key_of || !EVP_EncryptInit_ex2(c->seal, aes128, aes_key, NULL, NULL) ||
+        !EVP_DecryptInit_ex2(c->open, aes128, aes_key, NULL, NULL) ||
+        !EVP_CIPHER_CTX_set_padding(c->seal, 0) || !EVP_CIPHER_CTX_set_padding(c->open, 0)) {
+        fputs("waybilld: libcrypto cannot key its AES contexts\n", stderr);
+        abort();
+    }
+    OPENSSL_cleanse(aes_key, sizeof aes_key);
+    return c;
+}
+
+void crypto_block_seal(unsigned char block[CRYPTO_BLOCK_SIZE], const char *key)
+{
+    int n = 0;
+    EVP_EncryptUpdate(block_contexts(key)->seal, block, &n, block, CRYPTO_BLOCK_SIZE);
+}
+
+void crypto_block_open(unsigned char block[CRYPTO_BLOCK_SIZE], const char *key)
+{
+    int n = 0;
+    EVP_DecryptUpdate(block_contexts(key)->open, block, &n, block, CRYPTO_BLOCK_SIZE);
+}
+
+bool crypto_equal_bytes(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
 }
 
 bool crypto_equal(const char *a, const char *b)

@@ -51,6 +51,34 @@ void base64url_encode(char *out, const unsigned char *in, size_t n)
     out[o] = '\0';
 }
 
+bool base64url_decode(unsigned char *out, size_t n, const char *in)
+{
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (; *in; in++) {
+        char c = *in;
+        int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+                : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                : c >= '0' && c <= '9' ? c - '0' + 52
+                : c == '-'             ? 62
+                : c == '_'             ? 63
+                                       : -1;
+        if (v < 0)
+            return false;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o == n)
+                return false;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    /* what is left over must be the zero bits that round the text up to whole characters */
+    return o == n && bits < 6 && (acc & ((1u << bits) - 1)) == 0;
+}
+
 bool rand_hex(char *out, size_t n)
 {
     unsigned char raw[128];

@@ -19,5 +19,8 @@ bool rand_base64url(char *out, size_t n);
 void hex_encode(char *out, const unsigned char *in, size_t n);
 size_t base64url_len(size_t n);
 void base64url_encode(char *out, const unsigned char *in, size_t n);
+/* Decodes in (base64url without padding, as base64url_encode writes it) into exactly n bytes;
+ * false if it is not the text of n bytes. */
+bool base64url_decode(unsigned char *out, size_t n, const char *in);
 
 #endif

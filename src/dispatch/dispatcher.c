@@ -80,7 +80,7 @@ static int start_cb(void *ctx, const struct notice *n)
     struct delivery *dl = calloc(1, sizeof *dl);
     CURL *easy = curl_easy_init();
     char token[WAYBILL_TOKEN_LEN + 1];
-    tokens_waybill(token, d->api->cfg.hash_key, n->token_nonce);
+    tokens_waybill(token, d->api->cfg.hash_key, n->binding_id, n->token_nonce, n->token_legacy);
     if (dl)
         dl->body = webhook_body(n, token, d->api->cfg.public_url);
     if (!dl || !easy || !dl->body) {

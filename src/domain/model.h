@@ -78,7 +78,7 @@ struct binding {
     char openid[OPENID_SIZE];
     char waybill_id[WAYBILL_ID_SIZE];
     enum family family;
-    char token_hash[HASH_SIZE];
+    char token_hash[HASH_SIZE];  /* a token's from before tokens named bindings; "" since */
     char token_nonce[HASH_SIZE]; /* the waybill token is derived from it and the hash key */
     char receiver_hash[HASH_SIZE];
     char receiver_tail[PHONE_TAIL_SIZE];
@@ -126,6 +126,7 @@ struct notice {
     char last_error[128];
     /* joined for delivery */
     char token_nonce[HASH_SIZE];
+    bool token_legacy; /* the binding's token is one from before tokens named bindings */
     char push_url[URL_SIZE];
     char push_secret[PUSH_SECRET_SIZE];
 };

@@ -5,6 +5,7 @@
 #include "base/rand.h"
 
 #include <stdio.h>
+#include <string.h>
 
 bool tokens_new_access(char out[ACCESS_TOKEN_LEN + 1])
 {
@@ -26,13 +27,64 @@ void tokens_stable(char out[ACCESS_TOKEN_LEN + 1], const char *hash_key, const c
     base64url_encode(out, raw, sizeof raw);
 }
 
-void tokens_waybill(char out[65], const char *hash_key, const char *nonce)
+/* A token from before: 48 bytes of HMAC-SHA512 of the binding's nonce. */
+static void legacy_token(char out[WAYBILL_TOKEN_LEN + 1], const char *hash_key, const char *nonce)
 {
     char msg[80];
     unsigned char raw[48];
     snprintf(msg, sizeof msg, "waybill-token:%s", nonce);
     crypto_derive(raw, sizeof raw, hash_key, msg);
     base64url_encode(out, raw, sizeof raw);
+}
+
+/* A token's proof: HMAC-SHA256 of the binding's nonce. */
+static void proof(unsigned char out[CRYPTO_HMAC_SIZE], const char *hash_key, const char *nonce)
+{
+    char msg[80];
+    int n = snprintf(msg, sizeof msg, "waybill-proof:%s", nonce);
+    crypto_hmac(out, hash_key, msg, (size_t)n);
+}
+
+void tokens_waybill(char out[WAYBILL_TOKEN_LEN + 1], const char *hash_key, int64_t binding_id,
+                    const char *nonce, bool legacy)
+{
+    if (legacy) {
+        legacy_token(out, hash_key, nonce);
+        return;
+    }
+    unsigned char raw[CRYPTO_BLOCK_SIZE + CRYPTO_HMAC_SIZE] = {0};
+    /* the id big-endian, then zeros: what opening a token must find again */
+    for (int i = 0; i < 8; i++)
+        raw[i] = (unsigned char)((uint64_t)binding_id >> (56 - 8 * i));
+    crypto_block_seal(raw, hash_key);
+    proof(raw + CRYPTO_BLOCK_SIZE, hash_key, nonce);
+    base64url_encode(out, raw, sizeof raw);
+}
+
+void tokens_waybill_open(struct waybill_token_ref *ref, const char *hash_key, const char *token)
+{
+    unsigned char raw[48];
+    memset(ref, 0, sizeof *ref);
+    if (!base64url_decode(raw, sizeof raw, token))
+        return; /* names nothing: found by no id and no hash */
+    crypto_block_open(raw, hash_key);
+    static const unsigned char zeros[8];
+    uint64_t id = 0;
+    for (int i = 0; i < 8; i++)
+        id = id << 8 | raw[i];
+    if (memcmp(raw + 8, zeros, sizeof zeros) == 0 && id > 0 && id <= INT64_MAX)
+        ref->binding_id = (int64_t)id;
+    else
+        crypto_sha256_hex(ref->legacy_hash, token);
+}
+
+bool tokens_waybill_proved(const char *hash_key, const char *token, const char *nonce)
+{
+    unsigned char raw[CRYPTO_BLOCK_SIZE + CRYPTO_HMAC_SIZE], want[CRYPTO_HMAC_SIZE];
+    if (!base64url_decode(raw, sizeof raw, token))
+        return false;
+    proof(want, hash_key, nonce);
+    return crypto_equal_bytes(raw + CRYPTO_BLOCK_SIZE, want, sizeof want);
 }
 
 enum wb_code tokens_check(int64_t now, int64_t expires_at, int64_t valid_until)

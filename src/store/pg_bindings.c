@@ -305,14 +305,19 @@ int pg_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcom
     return rc;
 }
 
-int pg_binding_by_token(struct store *s, const char *token_hash, struct binding *out)
+int pg_binding_by_token(struct store *s, const struct waybill_token_ref *ref, struct binding *out)
 {
-    static const char sql[] = "SELECT " BINDING_COLUMNS " FROM bindings WHERE token_hash = $1";
+    static const char by_id[] = "SELECT " BINDING_COLUMNS " FROM bindings WHERE id = $1";
+    static const char by_hash[] = "SELECT " BINDING_COLUMNS " FROM bindings"
+                                  " WHERE token_hash = $1 AND token_hash <> ''";
     memset(out, 0, sizeof *out);
     struct pg_params p = {0};
-    pg_param_text(&p, token_hash);
+    if (ref->binding_id)
+        pg_param_int(&p, ref->binding_id);
+    else
+        pg_param_text(&p, ref->legacy_hash);
     PGresult *r;
-    int rc = pg_once(PG_STORE(s), sql, &p, &r);
+    int rc = pg_once(PG_STORE(s), ref->binding_id ? by_id : by_hash, &p, &r);
     if (rc == STORE_OK && PQntuples(r) == 0)
         rc = STORE_NOT_FOUND;
     if (rc == STORE_OK)

@@ -164,7 +164,8 @@ int pg_notice_counts(struct store *s, int64_t counts[3]);
 int pg_purge(struct store *s, int64_t now, int64_t purge_s, int64_t *count);
 int pg_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
             struct binding *out, bool *created);
-int pg_binding_by_token(struct store *s, const char *token_hash, struct binding *out);
+int pg_binding_by_token(struct store *s, const struct waybill_token_ref *ref,
+                        struct binding *out);
 int pg_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
                             int64_t max_updates);
 

@@ -205,7 +205,8 @@ int pg_notice_redeliver(struct store *s, const char *id, int64_t now)
 /* Pending notifications due by $1 whose lease lapsed ($2: the system clock), at most $3, locked
  * for the claim; rows another claim holds are skipped, not waited for. */
 #define CLAIM_PICK(lapsed)                                                                         \
-    "SELECT " NOTICE_COLUMNS ", b.token_nonce, a.push_url, a.push_secret"                          \
+    "SELECT " NOTICE_COLUMNS ", b.token_nonce, a.push_url, a.push_secret,"                         \
+    " (b.token_hash <> '')::int"                                                                   \
     " FROM notifications n JOIN bindings b ON b.id = n.binding_id"                                 \
     " JOIN apps a ON a.appid = n.appid"                                                            \
     " WHERE n.state = 0 AND n.next_attempt_at <= $1 AND " lapsed                                   \
@@ -256,6 +257,7 @@ static int claim_unit(struct pg_conn *c, void *arg)
         pg_get_text(r, i, 21, n->token_nonce, sizeof n->token_nonce);
         pg_get_text(r, i, 22, n->push_url, sizeof n->push_url);
         pg_get_text(r, i, 23, n->push_secret, sizeof n->push_secret);
+        n->token_legacy = pg_get_int(r, i, 24) != 0;
         ok = ok && buf_printf(&seqs, "%s%lld", i ? "," : "", (long long)n->seq);
     }
     PQclear(r);

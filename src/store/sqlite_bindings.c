@@ -321,15 +321,21 @@ int sq_bind_then(struct store *s, const struct bind_op *op, enum bind_outcome *o
     return sq_write_later(SQ_STORE(s), bind_unit, &a, sizeof a, bind_settle, done, ctx);
 }
 
-int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out)
+int sq_binding_by_token(struct store *s, const struct waybill_token_ref *ref, struct binding *out)
 {
-    static const char sql[] = "SELECT " BINDING_COLUMNS " FROM bindings WHERE token_hash = ?1";
+    static const char by_id[] = "SELECT " BINDING_COLUMNS " FROM bindings WHERE id = ?1";
+    /* the legacy index holds only the hashes of tokens from before */
+    static const char by_hash[] = "SELECT " BINDING_COLUMNS " FROM bindings"
+                                  " WHERE token_hash = ?1 AND token_hash <> ''";
     int rc = STORE_ERROR;
     memset(out, 0, sizeof *out);
     WITH_CONN(s, c, rc, {
-        sqlite3_stmt *st = sq_prepare(c, sql);
+        sqlite3_stmt *st = sq_prepare(c, ref->binding_id ? by_id : by_hash);
         if (st) {
-            sq_bind_text(st, 1, token_hash);
+            if (ref->binding_id)
+                sq_bind_int(st, 1, ref->binding_id);
+            else
+                sq_bind_text(st, 1, ref->legacy_hash);
             rc = sq_step_row(c, st);
             if (rc == STORE_OK)
                 rc = read_binding(st, out);

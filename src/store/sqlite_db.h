@@ -216,7 +216,8 @@ int sq_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcom
             struct binding *out, bool *created);
 int sq_bind_then(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
                  struct binding *out, bool *created, void (*done)(void *ctx, int rc), void *ctx);
-int sq_binding_by_token(struct store *s, const char *token_hash, struct binding *out);
+int sq_binding_by_token(struct store *s, const struct waybill_token_ref *ref,
+                        struct binding *out);
 int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
                             int64_t max_updates);
 

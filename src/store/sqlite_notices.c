@@ -291,7 +291,7 @@ struct claim_args {
 static int claim_unit(struct sq_conn *c, void *arg)
 {
     static const char pick_sql[] =
-        "SELECT " NOTICE_COLUMNS ", b.token_nonce, a.push_url, a.push_secret"
+        "SELECT " NOTICE_COLUMNS ", b.token_nonce, a.push_url, a.push_secret, b.token_hash <> ''"
         " FROM notifications n JOIN bindings b ON b.id = n.binding_id"
         " JOIN apps a ON a.appid = n.appid"
         " WHERE n.state = 0 AND n.next_attempt_at <= ?1 AND n.lease_until < ?2"
@@ -313,6 +313,7 @@ static int claim_unit(struct sq_conn *c, void *arg)
         sq_column_text(st, 21, n->token_nonce, sizeof n->token_nonce);
         sq_column_text(st, 22, n->push_url, sizeof n->push_url);
         sq_column_text(st, 23, n->push_secret, sizeof n->push_secret);
+        n->token_legacy = sqlite3_column_int(st, 24) != 0;
     }
     sqlite3_reset(st);
     if (rc == STORE_ERROR)

@@ -85,6 +85,28 @@ static const char *const migrations[] = {
     "CREATE INDEX notifications_due ON notifications(state, next_attempt_at);"
     "CREATE INDEX notifications_user ON notifications(appid, openid, seq);"
     "CREATE INDEX notifications_state ON notifications(state, seq);",
+
+    /* 4: waybill tokens name their binding; only the tokens from before are found by hash. SQLite
+     * cannot drop a column's UNIQUE, so the table is made again without it (no table refers to
+     * bindings; the columns keep their order). */
+    "CREATE TABLE bindings_v4("
+    " id INTEGER PRIMARY KEY, appid TEXT NOT NULL, openid TEXT NOT NULL,"
+    " waybill_id TEXT NOT NULL REFERENCES waybills(waybill_id), family INTEGER NOT NULL,"
+    " token_hash TEXT NOT NULL, token_nonce TEXT NOT NULL,"
+    " receiver_hash TEXT NOT NULL, receiver_tail TEXT NOT NULL,"
+    " sender_hash TEXT NOT NULL, sender_tail TEXT NOT NULL, delivery_id TEXT NOT NULL,"
+    " goods_json TEXT NOT NULL, trans_id TEXT NOT NULL, order_detail_path TEXT NOT NULL,"
+    " updates INTEGER NOT NULL DEFAULT 0, mismatched INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " purged_at INTEGER NOT NULL DEFAULT 0, node_rank INTEGER NOT NULL DEFAULT 0,"
+    " abnormal_told INTEGER NOT NULL DEFAULT 0, notified INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO bindings_v4 SELECT * FROM bindings;"
+    "DROP TABLE bindings;"
+    "ALTER TABLE bindings_v4 RENAME TO bindings;"
+    "CREATE INDEX bindings_user ON bindings(appid, openid, family, waybill_id);"
+    "CREATE INDEX bindings_waybill ON bindings(waybill_id);"
+    "CREATE INDEX bindings_expiry ON bindings(purged_at, expires_at);"
+    "CREATE UNIQUE INDEX bindings_legacy_token ON bindings(token_hash) WHERE token_hash <> '';",
 };
 
 int sq_migrate(struct sq_conn *c)

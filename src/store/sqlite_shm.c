@@ -37,9 +37,9 @@
 
 struct shm_locks {
     struct shm_locks *next;
-    char *path; /* the -shm file */
-    int fd;     /* the process's system-level locks are taken on it */
-    int users;  /* connections that mapped the WAL index; under registry_lock */
+    char *path;             /* the -shm file */
+    int fd;                 /* the process's system-level locks are taken on it */
+    int users;              /* connections that mapped the WAL index; under registry_lock */
     pthread_mutex_t system; /* held while a lock changes at the system level */
     _Atomic int holders[SQLITE_SHM_NLOCK]; /* connections holding it shared, or EXCLUSIVE */
     _Atomic bool kept[SQLITE_SHM_NLOCK];   /* the process holds it shared at the system level */
@@ -47,9 +47,9 @@ struct shm_locks {
 
 struct db_file {
     sqlite3_file base;
-    sqlite3_file *real;      /* the default VFS's file, allocated right after this struct */
+    sqlite3_file *real; /* the default VFS's file, allocated right after this struct */
     sqlite3_filename name;
-    struct shm_locks *locks; /* once the connection mapped the WAL index */
+    struct shm_locks *locks;    /* once the connection mapped the WAL index */
     unsigned shared, exclusive; /* the locks this connection holds, one bit each */
 };
 
@@ -62,7 +62,8 @@ static struct shm_locks *registry;
  * process holds one of them in a way that conflicts. */
 static int system_lock(struct shm_locks *l, short type, int first, int n)
 {
-    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = LOCK_BYTE + first, .l_len = n};
+    struct flock fl = {
+        .l_type = type, .l_whence = SEEK_SET, .l_start = LOCK_BYTE + first, .l_len = n};
     if (fcntl(l->fd, F_SETLK, &fl) == 0)
         return SQLITE_OK;
     return errno == EAGAIN || errno == EACCES ? SQLITE_BUSY : SQLITE_IOERR_SHMLOCK;

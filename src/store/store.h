@@ -9,6 +9,7 @@
 #include "domain/feed.h"
 #include "domain/lifetime.h"
 #include "domain/model.h"
+#include "domain/tokens.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -232,7 +233,10 @@ struct store_ops {
     int (*bind_then)(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
                      struct binding *out, bool *created, void (*done)(void *ctx, int rc),
                      void *ctx);
-    int (*binding_by_token)(struct store *s, const char *token_hash, struct binding *out);
+    /* The binding a waybill token names (tokens_waybill_open): by id (the caller proves the token
+     * against its nonce), or by a token from before tokens named bindings, by its hash. */
+    int (*binding_by_token)(struct store *s, const struct waybill_token_ref *ref,
+                            struct binding *out);
     /* Replaces the goods when updates < max_updates and counts the update; STORE_LIMIT otherwise.
      */
     int (*binding_update_goods)(struct store *s, int64_t binding_id, const char *goods_json,

@@ -72,9 +72,10 @@ def pg_url(dbname):
                                     parts.fragment))
 
 
-def _psql(sql):
-    p = subprocess.run([_pg_tool("psql"), pg_url("postgres"), "-qAtX", "-v", "ON_ERROR_STOP=1",
-                        "-c", sql], capture_output=True, timeout=60)
+def _psql(sql, url=None):
+    """Runs sql with psql on url (default: the cluster's postgres database); its output."""
+    p = subprocess.run([_pg_tool("psql"), url or pg_url("postgres"), "-qAtX", "-v",
+                        "ON_ERROR_STOP=1", "-c", sql], capture_output=True, timeout=60)
     if p.returncode != 0:
         raise RuntimeError("psql %r: %s" % (sql, p.stderr.decode("utf-8", "replace")))
     return p.stdout.decode("utf-8", "replace")

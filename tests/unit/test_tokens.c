@@ -54,23 +54,77 @@ static void test_stable_derivation(void **state)
     assert_string_not_equal(a, b); /* the nonce matters */
 }
 
+#define NONCE "00112233445566778899aabbccddeeff"
+
 static void test_waybill_derivation(void **state)
 {
     (void)state;
     char a[65], b[65];
-    tokens_waybill(a, "key", "00112233445566778899aabbccddeeff");
-    tokens_waybill(b, "key", "00112233445566778899aabbccddeeff");
+    tokens_waybill(a, "key", 42, NONCE, false);
+    tokens_waybill(b, "key", 42, NONCE, false);
     assert_int_equal(strlen(a), 64); /* SPEC §4.1: 64 base64url characters */
     assert_true(rules_token_shape_ok(a, 64));
     assert_string_equal(a, b);
-    tokens_waybill(b, "other", "00112233445566778899aabbccddeeff");
-    assert_string_not_equal(a, b);
-    tokens_waybill(b, "key", "00112233445566778899aabbccddeefe");
-    assert_string_not_equal(a, b);
+    tokens_waybill(b, "other", 42, NONCE, false);
+    assert_string_not_equal(a, b); /* the hash key matters */
+    tokens_waybill(b, "key", 42, "00112233445566778899aabbccddeefe", false);
+    assert_string_not_equal(a, b); /* the nonce matters */
+    tokens_waybill(b, "key", 43, NONCE, false);
+    assert_string_not_equal(a, b);                    /* the binding matters */
+    assert_int_not_equal(strncmp(a, b, 21), 0);       /* its id is sealed: */
+    assert_int_equal(strncmp(a + 22, b + 22, 42), 0); /* the proof is the nonce's */
     /* a stable token and a waybill token of the same nonce are unrelated */
     char s[ACCESS_TOKEN_LEN + 1];
-    tokens_stable(s, "key", "", "00112233445566778899aabbccddeeff");
+    tokens_stable(s, "key", "", NONCE);
     assert_int_not_equal(strncmp(s, a, 64), 0);
+}
+
+static void test_waybill_open_and_prove(void **state)
+{
+    (void)state;
+    char token[65];
+    struct waybill_token_ref ref;
+    int64_t ids[] = {1, 255, 256, INT64_C(1) << 40, INT64_MAX};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        tokens_waybill(token, "key", ids[i], NONCE, false);
+        tokens_waybill_open(&ref, "key", token);
+        assert_int_equal(ref.binding_id, ids[i]);
+        assert_string_equal(ref.legacy_hash, "");
+        assert_true(tokens_waybill_proved("key", token, NONCE));
+        assert_false(tokens_waybill_proved("key", token, "00112233445566778899aabbccddeefe"));
+        assert_false(tokens_waybill_proved("other", token, NONCE));
+    }
+    /* under another key the id does not open: the token is taken for one from before */
+    tokens_waybill(token, "key", 7, NONCE, false);
+    tokens_waybill_open(&ref, "other", token);
+    assert_int_equal(ref.binding_id, 0);
+    assert_int_equal(strlen(ref.legacy_hash), 64);
+    /* a changed character of the sealed id makes noise of it */
+    token[3] = token[3] == 'A' ? 'B' : 'A';
+    tokens_waybill_open(&ref, "key", token);
+    assert_int_equal(ref.binding_id, 0);
+    /* text that is not 48 bytes of base64url names nothing */
+    tokens_waybill_open(&ref, "key", "not*base64url");
+    assert_int_equal(ref.binding_id, 0);
+    assert_string_equal(ref.legacy_hash, "");
+    assert_false(tokens_waybill_proved("key", "short", NONCE));
+}
+
+static void test_waybill_legacy(void **state)
+{
+    (void)state;
+    /* a token from before tokens named bindings: the nonce's 48 derived bytes, found by hash */
+    char token[65], hash[65];
+    tokens_waybill(token, "key", 42, NONCE, true);
+    assert_int_equal(strlen(token), 64);
+    char other[65];
+    tokens_waybill(other, "key", 43, NONCE, true);
+    assert_string_equal(token, other); /* the id plays no part */
+    struct waybill_token_ref ref;
+    tokens_waybill_open(&ref, "key", token);
+    assert_int_equal(ref.binding_id, 0);
+    crypto_sha256_hex(hash, token); /* what its binding keeps as token_hash */
+    assert_string_equal(ref.legacy_hash, hash);
 }
 
 static void test_check_lifetime(void **state)
@@ -104,9 +158,14 @@ static void test_check_superseded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_access),        cmocka_unit_test(test_new_nonce),
-        cmocka_unit_test(test_stable_derivation), cmocka_unit_test(test_waybill_derivation),
-        cmocka_unit_test(test_check_lifetime),    cmocka_unit_test(test_check_superseded),
+        cmocka_unit_test(test_new_access),
+        cmocka_unit_test(test_new_nonce),
+        cmocka_unit_test(test_stable_derivation),
+        cmocka_unit_test(test_waybill_derivation),
+        cmocka_unit_test(test_waybill_open_and_prove),
+        cmocka_unit_test(test_waybill_legacy),
+        cmocka_unit_test(test_check_lifetime),
+        cmocka_unit_test(test_check_superseded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

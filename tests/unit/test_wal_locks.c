@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#define TOTAL 1000000  /* each pair's sum, whatever moves between its two rows */
+#define TOTAL 1000000   /* each pair's sum, whatever moves between its two rows */
 #define CHILD_MOVES 300 /* each other process's commits */
 #define READERS 3
 #define PAIRS 3 /* "a"/"b" moved by the store's writer, "c0"/"d0" and "c1"/"d1" by the children */
@@ -75,11 +75,12 @@ static int child(const char *path, const char *vfs, int n)
         return 2;
     sqlite3_busy_timeout(db, 10000);
     char move[200];
-    snprintf(move, sizeof move,
-             "BEGIN IMMEDIATE; UPDATE pairs SET v = v - 1 WHERE k = 'c%d';"
-             " UPDATE pairs SET v = v + 1 WHERE k = 'd%d'; INSERT INTO pad VALUES(randomblob(3000));"
-             " COMMIT",
-             n, n);
+    snprintf(
+        move, sizeof move,
+        "BEGIN IMMEDIATE; UPDATE pairs SET v = v - 1 WHERE k = 'c%d';"
+        " UPDATE pairs SET v = v + 1 WHERE k = 'd%d'; INSERT INTO pad VALUES(randomblob(3000));"
+        " COMMIT",
+        n, n);
     int rc = 0;
     for (int i = 0; i < CHILD_MOVES && !rc; i++) {
         int64_t moved = 0;
@@ -113,8 +114,8 @@ static pid_t spawn_child(const char *path, const char *vfs, int n)
 struct readers {
     struct sq_store *store;
     atomic_bool stop;
-    atomic_int torn;    /* snapshots in which a pair did not sum up */
-    atomic_int behind;  /* snapshots older than one the same reader saw before */
+    atomic_int torn;   /* snapshots in which a pair did not sum up */
+    atomic_int behind; /* snapshots older than one the same reader saw before */
     atomic_long snapshots;
 };
 
