@@ -43,7 +43,7 @@ int waybill_view_binding(struct store *s, const char *hash_key, const char *toke
     tokens_waybill_open(&ref, hash_key, token);
     int rc = s->ops->binding_by_token(s, &ref, out);
     if (rc == STORE_OK && ref.binding_id &&
-        !tokens_waybill_proved(hash_key, token, out->token_nonce)) {
+        !tokens_waybill_proved(&ref, hash_key, out->token_nonce)) {
         binding_release(out);
         rc = STORE_NOT_FOUND;
     }

@@ -51,22 +51,30 @@ void base64url_encode(char *out, const unsigned char *in, size_t n)
     out[o] = '\0';
 }
 
+/* Each base64url character's value plus one; 0 for a character outside the alphabet. */
+#define SIX(first, from)                                                                           \
+    [first] = from + 1, [first + 1] = from + 2, [first + 2] = from + 3, [first + 3] = from + 4,    \
+    [first + 4] = from + 5, [first + 5] = from + 6
+#define TEN(first, from)                                                                           \
+    SIX(first, from), [first + 6] = from + 7, [first + 7] = from + 8, [first + 8] = from + 9,      \
+                               [first + 9] = from + 10
+static const unsigned char base64url_value[256] = {
+    TEN('A', 0),  TEN('K', 10), SIX('U', 20), TEN('a', 26), TEN('k', 36),
+    SIX('u', 46), TEN('0', 52), ['-'] = 63,   ['_'] = 64,
+};
+#undef TEN
+#undef SIX
+
 bool base64url_decode(unsigned char *out, size_t n, const char *in)
 {
     size_t o = 0;
     uint32_t acc = 0;
     int bits = 0;
     for (; *in; in++) {
-        char c = *in;
-        int v = c >= 'A' && c <= 'Z'   ? c - 'A'
-                : c >= 'a' && c <= 'z' ? c - 'a' + 26
-                : c >= '0' && c <= '9' ? c - '0' + 52
-                : c == '-'             ? 62
-                : c == '_'             ? 63
-                                       : -1;
-        if (v < 0)
+        unsigned v = base64url_value[(unsigned char)*in];
+        if (!v)
             return false;
-        acc = (acc << 6) | (uint32_t)v;
+        acc = (acc << 6) | (v - 1);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;

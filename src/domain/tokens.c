@@ -63,7 +63,7 @@ void tokens_waybill(char out[WAYBILL_TOKEN_LEN + 1], const char *hash_key, int64
 
 void tokens_waybill_open(struct waybill_token_ref *ref, const char *hash_key, const char *token)
 {
-    unsigned char raw[48];
+    unsigned char raw[CRYPTO_BLOCK_SIZE + CRYPTO_HMAC_SIZE];
     memset(ref, 0, sizeof *ref);
     if (!base64url_decode(raw, sizeof raw, token))
         return; /* names nothing: found by no id and no hash */
@@ -72,19 +72,20 @@ void tokens_waybill_open(struct waybill_token_ref *ref, const char *hash_key, co
     uint64_t id = 0;
     for (int i = 0; i < 8; i++)
         id = id << 8 | raw[i];
-    if (memcmp(raw + 8, zeros, sizeof zeros) == 0 && id > 0 && id <= INT64_MAX)
+    if (memcmp(raw + 8, zeros, sizeof zeros) == 0 && id > 0 && id <= INT64_MAX) {
         ref->binding_id = (int64_t)id;
-    else
+        memcpy(ref->proof, raw + CRYPTO_BLOCK_SIZE, sizeof ref->proof);
+    } else {
         crypto_sha256_hex(ref->legacy_hash, token);
+    }
 }
 
-bool tokens_waybill_proved(const char *hash_key, const char *token, const char *nonce)
+bool tokens_waybill_proved(const struct waybill_token_ref *ref, const char *hash_key,
+                           const char *nonce)
 {
-    unsigned char raw[CRYPTO_BLOCK_SIZE + CRYPTO_HMAC_SIZE], want[CRYPTO_HMAC_SIZE];
-    if (!base64url_decode(raw, sizeof raw, token))
-        return false;
+    unsigned char want[CRYPTO_HMAC_SIZE];
     proof(want, hash_key, nonce);
-    return crypto_equal_bytes(raw + CRYPTO_BLOCK_SIZE, want, sizeof want);
+    return ref->binding_id && crypto_equal_bytes(ref->proof, want, sizeof want);
 }
 
 enum wb_code tokens_check(int64_t now, int64_t expires_at, int64_t valid_until)

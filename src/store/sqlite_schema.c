@@ -107,9 +107,47 @@ static const char *const migrations[] = {
     "CREATE INDEX bindings_waybill ON bindings(waybill_id);"
     "CREATE INDEX bindings_expiry ON bindings(purged_at, expires_at);"
     "CREATE UNIQUE INDEX bindings_legacy_token ON bindings(token_hash) WHERE token_hash <> '';",
+
+    /* 5: users and waybills kept in their key's B-tree alone (a bind inserts into one tree for
+     * each, not two); made again, as SQLite cannot change that of a table */
+    "CREATE TABLE users_v5("
+    " openid TEXT PRIMARY KEY, appid TEXT NOT NULL REFERENCES apps(appid),"
+    " phone_hash TEXT NOT NULL, phone_tail TEXT NOT NULL, created_at INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "INSERT INTO users_v5 SELECT openid, appid, phone_hash, phone_tail, created_at FROM users;"
+    "DROP TABLE users;"
+    "ALTER TABLE users_v5 RENAME TO users;"
+    "CREATE TABLE waybills_v5("
+    " waybill_id TEXT PRIMARY KEY, owner TEXT NOT NULL DEFAULT '',"
+    " status INTEGER NOT NULL DEFAULT 0, last_event_at INTEGER NOT NULL DEFAULT 0,"
+    " final_at INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+    " latest_at INTEGER NOT NULL DEFAULT 0, latest_seq INTEGER NOT NULL DEFAULT 0,"
+    " latest_status INTEGER NOT NULL DEFAULT 0, signed_at INTEGER NOT NULL DEFAULT 0,"
+    " signed_seq INTEGER NOT NULL DEFAULT 0, signed_status INTEGER NOT NULL DEFAULT 0,"
+    " script_start INTEGER NOT NULL DEFAULT 0, script_next_at INTEGER NOT NULL DEFAULT 0)"
+    " WITHOUT ROWID;"
+    "INSERT INTO waybills_v5 SELECT waybill_id, owner, status, last_event_at, final_at,"
+    " created_at, latest_at, latest_seq, latest_status, signed_at, signed_seq, signed_status,"
+    " script_start, script_next_at FROM waybills;"
+    "DROP TABLE waybills;"
+    "ALTER TABLE waybills_v5 RENAME TO waybills;"
+    "CREATE INDEX waybills_script ON waybills(script_next_at) WHERE script_next_at > 0;",
 };
 
-int sq_migrate(struct sq_conn *c)
+/* Whether every foreign key holds (tables made again hold the rows that others refer to). */
+static bool foreign_keys_hold(struct sq_conn *c)
+{
+    sqlite3_stmt *st = sq_prepare(c, "PRAGMA foreign_key_check");
+    int rc = st ? sq_step_row(c, st) : STORE_ERROR;
+    if (rc == STORE_OK)
+        log_msg("error", "sqlite: a migration broke a foreign key of table %s",
+                sqlite3_column_text(st, 0));
+    if (st)
+        sqlite3_reset(st);
+    return rc == STORE_NOT_FOUND;
+}
+
+static int migrate(struct sq_conn *c)
 {
     if (sq_begin(c))
         return STORE_ERROR;
@@ -134,8 +172,20 @@ int sq_migrate(struct sq_conn *c)
             goto fail;
         log_msg("info", "sqlite: schema migrated to version %d", v + 1);
     }
+    if (version < count && !foreign_keys_hold(c))
+        goto fail;
     return sq_commit(c);
 fail:
     sq_rollback(c);
     return STORE_ERROR;
+}
+
+/* Migrations run with foreign keys off, as SQLite's way of making a table again needs (a table
+ * that others refer to is dropped and made again), and are checked before they commit. */
+int sq_migrate(struct sq_conn *c)
+{
+    if (sq_exec(c, "PRAGMA foreign_keys=OFF"))
+        return STORE_ERROR;
+    int rc = migrate(c);
+    return sq_exec(c, "PRAGMA foreign_keys=ON") ? STORE_ERROR : rc;
 }

@@ -71,7 +71,7 @@ class TokenUpgrade(ServerTest):
             sql += ["UPDATE bindings SET token_hash = '%s' WHERE id = %d"
                     % (hashlib.sha256(t.encode()).hexdigest(), i) for i, t in tokens.items()]
             sql += ["ALTER TABLE bindings ADD CONSTRAINT bindings_token_hash_key UNIQUE(token_hash)",
-                    "DELETE FROM schema_version WHERE version = 4"]
+                    "DELETE FROM schema_version WHERE version >= 4"]
             _psql(";".join(sql), url)
             return tokens
         db = sqlite3.connect(os.path.join(self.dir, "waybilld.db"))
@@ -90,7 +90,7 @@ class TokenUpgrade(ServerTest):
                                ("bindings_waybill", "waybill_id"),
                                ("bindings_expiry", "purged_at, expires_at")):
                 db.execute("CREATE INDEX %s ON bindings(%s)" % (name, cols))
-            db.execute("DELETE FROM schema_version WHERE version = 4")
+            db.execute("DELETE FROM schema_version WHERE version >= 4")
         db.close()
         return tokens
 

@@ -90,9 +90,9 @@ static void test_waybill_open_and_prove(void **state)
         tokens_waybill_open(&ref, "key", token);
         assert_int_equal(ref.binding_id, ids[i]);
         assert_string_equal(ref.legacy_hash, "");
-        assert_true(tokens_waybill_proved("key", token, NONCE));
-        assert_false(tokens_waybill_proved("key", token, "00112233445566778899aabbccddeefe"));
-        assert_false(tokens_waybill_proved("other", token, NONCE));
+        assert_true(tokens_waybill_proved(&ref, "key", NONCE));
+        assert_false(tokens_waybill_proved(&ref, "key", "00112233445566778899aabbccddeefe"));
+        assert_false(tokens_waybill_proved(&ref, "other", NONCE));
     }
     /* under another key the id does not open: the token is taken for one from before */
     tokens_waybill(token, "key", 7, NONCE, false);
@@ -107,7 +107,7 @@ static void test_waybill_open_and_prove(void **state)
     tokens_waybill_open(&ref, "key", "not*base64url");
     assert_int_equal(ref.binding_id, 0);
     assert_string_equal(ref.legacy_hash, "");
-    assert_false(tokens_waybill_proved("key", "short", NONCE));
+    assert_false(tokens_waybill_proved(&ref, "key", NONCE)); /* names nothing, proves nothing */
 }
 
 static void test_waybill_legacy(void **state)
