@@ -1,11 +1,50 @@
 /* Randomness from OpenSSL's CSPRNG, and the hex and base64url encoders. */
 #include "base/rand.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <string.h>
+
+/* Small requests (nonces, ids) are served from a buffer of each thread's that the generator fills
+ * POOL_SIZE bytes at a time: a call of OpenSSL's costs about as much as a few hundred bytes of its
+ * output. Bytes are wiped as they are served, and a child of fork() starts with its buffer empty,
+ * so no byte is ever handed out twice. */
+#define POOL_SIZE 512
+#define POOL_LARGEST 64 /* larger requests go to the generator directly */
+
+static _Thread_local struct {
+    unsigned char bytes[POOL_SIZE];
+    size_t left; /* the last left bytes are unserved */
+} pool;
+
+static void empty_pool(void)
+{
+    OPENSSL_cleanse(pool.bytes, sizeof pool.bytes);
+    pool.left = 0;
+}
+
+static void empty_pool_after_fork(void)
+{
+    pthread_atfork(NULL, NULL, empty_pool);
+}
 
 bool rand_bytes(void *out, size_t n)
 {
-    return RAND_bytes(out, (int)n) == 1;
+    if (n > POOL_LARGEST)
+        return RAND_bytes(out, (int)n) == 1;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, empty_pool_after_fork);
+    if (pool.left < n) {
+        if (RAND_bytes(pool.bytes, sizeof pool.bytes) != 1)
+            return false;
+        pool.left = sizeof pool.bytes;
+    }
+    unsigned char *served = pool.bytes + sizeof pool.bytes - pool.left;
+    memcpy(out, served, n);
+    OPENSSL_cleanse(served, n);
+    pool.left -= n;
+    return true;
 }
 
 uint32_t rand_u32(void)

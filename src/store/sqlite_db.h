@@ -117,6 +117,18 @@ const char *sq_vfs(void);
 /* Writes out whatever db's WAL still gathers (nothing once a commit has returned, unless SQLite
  * wrote its frames in a way the VFS does not know); an SQLite code. */
 int sq_vfs_flush(sqlite3 *db);
+/* The VFS's files (sqlite_vfs.c: WALs; sqlite_shm.c: databases) each wrap one of the default VFS's
+ * and begin with this; the sq_file_* methods pass a call on to the wrapped file as it is. */
+struct sq_file {
+    sqlite3_file base;
+    sqlite3_file *real; /* the default VFS's file, allocated right after the wrapper */
+};
+#define SQ_REAL(f) (((struct sq_file *)(f))->real)
+int sq_file_lock(sqlite3_file *f, int level);
+int sq_file_unlock(sqlite3_file *f, int level);
+int sq_file_check_reserved(sqlite3_file *f, int *out);
+int sq_file_sector_size(sqlite3_file *f);
+int sq_file_device_characteristics(sqlite3_file *f);
 /* The VFS's database files (sqlite_shm.c): the default VFS's, with the WAL index's locks kept in
  * this process. sq_vfs_open_db opens one into f, which has sq_vfs_db_file_size() bytes before the
  * default VFS's file. */
@@ -216,8 +228,7 @@ int sq_bind(struct store *s, const struct bind_op *op, enum bind_outcome *outcom
             struct binding *out, bool *created);
 int sq_bind_then(struct store *s, const struct bind_op *op, enum bind_outcome *outcome,
                  struct binding *out, bool *created, void (*done)(void *ctx, int rc), void *ctx);
-int sq_binding_by_token(struct store *s, const struct waybill_token_ref *ref,
-                        struct binding *out);
+int sq_binding_by_token(struct store *s, const struct waybill_token_ref *ref, struct binding *out);
 int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
                             int64_t max_updates);
 

@@ -46,8 +46,7 @@ struct shm_locks {
 };
 
 struct db_file {
-    sqlite3_file base;
-    sqlite3_file *real; /* the default VFS's file, allocated right after this struct */
+    struct sq_file file;
     sqlite3_filename name;
     struct shm_locks *locks;    /* once the connection mapped the WAL index */
     unsigned shared, exclusive; /* the locks this connection holds, one bit each */
@@ -55,8 +54,6 @@ struct db_file {
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shm_locks *registry;
-
-#define REAL(f) (((struct db_file *)(f))->real)
 
 /* type: F_RDLCK, F_WRLCK or F_UNLCK on locks [first, first + n); SQLITE_BUSY when another
  * process holds one of them in a way that conflicts. */
@@ -212,7 +209,8 @@ fail:
 static void detach(struct db_file *d)
 {
     struct shm_locks *l = d->locks;
-    db_shm_lock(&d->base, 0, SQLITE_SHM_NLOCK, SQLITE_SHM_UNLOCK); /* none, unless SQLite erred */
+    db_shm_lock(&d->file.base, 0, SQLITE_SHM_NLOCK,
+                SQLITE_SHM_UNLOCK); /* none, unless SQLite erred */
     d->locks = NULL;
     if (--l->users > 0)
         return;
@@ -230,12 +228,12 @@ static int db_shm_map(sqlite3_file *f, int region, int size, int extend, void vo
 {
     struct db_file *d = (struct db_file *)f;
     if (d->locks)
-        return d->real->pMethods->xShmMap(d->real, region, size, extend, out);
+        return d->file.real->pMethods->xShmMap(d->file.real, region, size, extend, out);
     pthread_mutex_lock(&registry_lock);
-    int rc = d->real->pMethods->xShmMap(d->real, region, size, extend, out);
+    int rc = d->file.real->pMethods->xShmMap(d->file.real, region, size, extend, out);
     if (rc == SQLITE_OK && !(d->locks = attach(d->name))) {
         /* let go of the default VFS's map too, so that the two count the same connections */
-        d->real->pMethods->xShmUnmap(d->real, 0);
+        d->file.real->pMethods->xShmUnmap(d->file.real, 0);
         rc = SQLITE_IOERR_SHMOPEN;
     }
     pthread_mutex_unlock(&registry_lock);
@@ -246,7 +244,7 @@ static int db_shm_unmap(sqlite3_file *f, int delete_flag)
 {
     struct db_file *d = (struct db_file *)f;
     pthread_mutex_lock(&registry_lock);
-    int rc = d->real->pMethods->xShmUnmap(d->real, delete_flag);
+    int rc = d->file.real->pMethods->xShmUnmap(d->file.real, delete_flag);
     if (d->locks)
         detach(d);
     pthread_mutex_unlock(&registry_lock);
@@ -258,73 +256,48 @@ static int db_close(sqlite3_file *f)
     struct db_file *d = (struct db_file *)f;
     if (d->locks) /* SQLite unmaps before it closes; in case it did not */
         db_shm_unmap(f, 0);
-    return d->real->pMethods ? d->real->pMethods->xClose(d->real) : SQLITE_OK;
+    return d->file.real->pMethods ? d->file.real->pMethods->xClose(d->file.real) : SQLITE_OK;
 }
 
 /* The rest is the default VFS's file's. */
 static int db_read(sqlite3_file *f, void *out, int amount, sqlite3_int64 offset)
 {
-    return REAL(f)->pMethods->xRead(REAL(f), out, amount, offset);
+    return SQ_REAL(f)->pMethods->xRead(SQ_REAL(f), out, amount, offset);
 }
 
 static int db_write(sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset)
 {
-    return REAL(f)->pMethods->xWrite(REAL(f), data, amount, offset);
+    return SQ_REAL(f)->pMethods->xWrite(SQ_REAL(f), data, amount, offset);
 }
 
 static int db_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-    return REAL(f)->pMethods->xTruncate(REAL(f), size);
+    return SQ_REAL(f)->pMethods->xTruncate(SQ_REAL(f), size);
 }
 
 static int db_sync(sqlite3_file *f, int flags)
 {
-    return REAL(f)->pMethods->xSync(REAL(f), flags);
+    return SQ_REAL(f)->pMethods->xSync(SQ_REAL(f), flags);
 }
 
 static int db_file_size(sqlite3_file *f, sqlite3_int64 *size)
 {
-    return REAL(f)->pMethods->xFileSize(REAL(f), size);
-}
-
-static int db_lock(sqlite3_file *f, int level)
-{
-    return REAL(f)->pMethods->xLock(REAL(f), level);
-}
-
-static int db_unlock(sqlite3_file *f, int level)
-{
-    return REAL(f)->pMethods->xUnlock(REAL(f), level);
-}
-
-static int db_check_reserved(sqlite3_file *f, int *out)
-{
-    return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+    return SQ_REAL(f)->pMethods->xFileSize(SQ_REAL(f), size);
 }
 
 static int db_file_control(sqlite3_file *f, int op, void *arg)
 {
-    return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
-}
-
-static int db_sector_size(sqlite3_file *f)
-{
-    return REAL(f)->pMethods->xSectorSize(REAL(f));
-}
-
-static int db_device_characteristics(sqlite3_file *f)
-{
-    return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+    return SQ_REAL(f)->pMethods->xFileControl(SQ_REAL(f), op, arg);
 }
 
 static int db_fetch(sqlite3_file *f, sqlite3_int64 offset, int amount, void **out)
 {
-    return REAL(f)->pMethods->xFetch(REAL(f), offset, amount, out);
+    return SQ_REAL(f)->pMethods->xFetch(SQ_REAL(f), offset, amount, out);
 }
 
 static int db_unfetch(sqlite3_file *f, sqlite3_int64 offset, void *page)
 {
-    return REAL(f)->pMethods->xUnfetch(REAL(f), offset, page);
+    return SQ_REAL(f)->pMethods->xUnfetch(SQ_REAL(f), offset, page);
 }
 
 static const sqlite3_io_methods db_methods = {
@@ -335,12 +308,12 @@ static const sqlite3_io_methods db_methods = {
     .xTruncate = db_truncate,
     .xSync = db_sync,
     .xFileSize = db_file_size,
-    .xLock = db_lock,
-    .xUnlock = db_unlock,
-    .xCheckReservedLock = db_check_reserved,
+    .xLock = sq_file_lock,
+    .xUnlock = sq_file_unlock,
+    .xCheckReservedLock = sq_file_check_reserved,
     .xFileControl = db_file_control,
-    .xSectorSize = db_sector_size,
-    .xDeviceCharacteristics = db_device_characteristics,
+    .xSectorSize = sq_file_sector_size,
+    .xDeviceCharacteristics = sq_file_device_characteristics,
     .xShmMap = db_shm_map,
     .xShmLock = db_shm_lock,
     .xShmBarrier = db_shm_barrier,
@@ -359,16 +332,16 @@ int sq_vfs_open_db(sqlite3_vfs *base, sqlite3_filename name, sqlite3_file *f, in
 {
     struct db_file *d = (struct db_file *)f;
     memset(d, 0, sizeof *d);
-    d->real = (sqlite3_file *)(d + 1);
+    d->file.real = (sqlite3_file *)(d + 1);
     d->name = name;
-    int rc = base->xOpen(base, name, d->real, flags, out_flags);
+    int rc = base->xOpen(base, name, d->file.real, flags, out_flags);
     if (rc != SQLITE_OK)
         return rc;
-    if (d->real->pMethods->iVersion < 3 || !name) {
+    if (d->file.real->pMethods->iVersion < 3 || !name) {
         /* not a file this can keep the locks of: the default VFS's own, in place */
-        d->real->pMethods->xClose(d->real);
+        d->file.real->pMethods->xClose(d->file.real);
         return base->xOpen(base, name, f, flags, out_flags);
     }
-    d->base.pMethods = &db_methods;
+    d->file.base.pMethods = &db_methods;
     return SQLITE_OK;
 }

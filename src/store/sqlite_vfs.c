@@ -22,8 +22,7 @@
 #define WRITE_MAX (1u << 16)  /* bytes a call */
 
 struct wal_file {
-    sqlite3_file base;
-    sqlite3_file *real; /* the default VFS's file, allocated right after this struct */
+    struct sq_file file;
     unsigned char *buf;
     size_t len;
     sqlite3_int64 at;  /* the file offset of buf[0] */
@@ -50,7 +49,7 @@ static int write_pieces(sqlite3_file *real, const unsigned char *data, size_t n,
 
 static int flush(struct wal_file *w)
 {
-    int rc = write_pieces(w->real, w->buf, w->len, w->at);
+    int rc = write_pieces(w->file.real, w->buf, w->len, w->at);
     w->len = 0;
     return rc;
 }
@@ -81,9 +80,9 @@ static int wal_write(sqlite3_file *f, const void *data, int amount, sqlite3_int6
     if (offset + (sqlite3_int64)n > w->end)
         w->end = offset + (sqlite3_int64)n;
     if (!(header || page))
-        return write_pieces(w->real, data, n, offset);
+        return write_pieces(w->file.real, data, n, offset);
     if (!w->buf && !(w->buf = malloc(GATHER_MAX))) /* only connections that write need one */
-        return write_pieces(w->real, data, n, offset);
+        return write_pieces(w->file.real, data, n, offset);
     if (w->len == 0)
         w->at = offset;
     memcpy(w->buf + w->len, data, n);
@@ -102,13 +101,12 @@ static int wal_write(sqlite3_file *f, const void *data, int amount, sqlite3_int6
         int rc_ = flush(w);                                                                        \
         return rc_ != SQLITE_OK ? rc_ : (call);                                                    \
     } while (0)
-#define REAL(f) (((struct wal_file *)(f))->real)
 
 static int wal_close(sqlite3_file *f)
 {
     struct wal_file *w = (struct wal_file *)f;
     int flushed = flush(w);
-    int rc = w->real->pMethods ? w->real->pMethods->xClose(w->real) : SQLITE_OK;
+    int rc = w->file.real->pMethods ? w->file.real->pMethods->xClose(w->file.real) : SQLITE_OK;
     free(w->buf);
     w->buf = NULL;
     return flushed != SQLITE_OK ? flushed : rc;
@@ -116,7 +114,7 @@ static int wal_close(sqlite3_file *f)
 
 static int wal_read(sqlite3_file *f, void *out, int amount, sqlite3_int64 offset)
 {
-    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xRead(REAL(f), out, amount, offset));
+    FLUSHED((struct wal_file *)f, SQ_REAL(f)->pMethods->xRead(SQ_REAL(f), out, amount, offset));
 }
 
 static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
@@ -124,47 +122,47 @@ static int wal_truncate(sqlite3_file *f, sqlite3_int64 size)
     struct wal_file *w = (struct wal_file *)f;
     if (w->end > size)
         w->end = size;
-    FLUSHED(w, REAL(f)->pMethods->xTruncate(REAL(f), size));
+    FLUSHED(w, SQ_REAL(f)->pMethods->xTruncate(SQ_REAL(f), size));
 }
 
 static int wal_sync(sqlite3_file *f, int flags)
 {
-    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xSync(REAL(f), flags));
+    FLUSHED((struct wal_file *)f, SQ_REAL(f)->pMethods->xSync(SQ_REAL(f), flags));
 }
 
 static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size)
 {
-    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xFileSize(REAL(f), size));
+    FLUSHED((struct wal_file *)f, SQ_REAL(f)->pMethods->xFileSize(SQ_REAL(f), size));
 }
 
 static int wal_file_control(sqlite3_file *f, int op, void *arg)
 {
-    FLUSHED((struct wal_file *)f, REAL(f)->pMethods->xFileControl(REAL(f), op, arg));
+    FLUSHED((struct wal_file *)f, SQ_REAL(f)->pMethods->xFileControl(SQ_REAL(f), op, arg));
 }
 
-static int wal_lock(sqlite3_file *f, int level)
+int sq_file_lock(sqlite3_file *f, int level)
 {
-    return REAL(f)->pMethods->xLock(REAL(f), level);
+    return SQ_REAL(f)->pMethods->xLock(SQ_REAL(f), level);
 }
 
-static int wal_unlock(sqlite3_file *f, int level)
+int sq_file_unlock(sqlite3_file *f, int level)
 {
-    return REAL(f)->pMethods->xUnlock(REAL(f), level);
+    return SQ_REAL(f)->pMethods->xUnlock(SQ_REAL(f), level);
 }
 
-static int wal_check_reserved(sqlite3_file *f, int *out)
+int sq_file_check_reserved(sqlite3_file *f, int *out)
 {
-    return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+    return SQ_REAL(f)->pMethods->xCheckReservedLock(SQ_REAL(f), out);
 }
 
-static int wal_sector_size(sqlite3_file *f)
+int sq_file_sector_size(sqlite3_file *f)
 {
-    return REAL(f)->pMethods->xSectorSize(REAL(f));
+    return SQ_REAL(f)->pMethods->xSectorSize(SQ_REAL(f));
 }
 
-static int wal_device_characteristics(sqlite3_file *f)
+int sq_file_device_characteristics(sqlite3_file *f)
 {
-    return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+    return SQ_REAL(f)->pMethods->xDeviceCharacteristics(SQ_REAL(f));
 }
 
 /* Version 1 methods: a WAL has no shared memory or memory map of its own. */
@@ -176,12 +174,12 @@ static const sqlite3_io_methods wal_methods = {
     .xTruncate = wal_truncate,
     .xSync = wal_sync,
     .xFileSize = wal_file_size,
-    .xLock = wal_lock,
-    .xUnlock = wal_unlock,
-    .xCheckReservedLock = wal_check_reserved,
+    .xLock = sq_file_lock,
+    .xUnlock = sq_file_unlock,
+    .xCheckReservedLock = sq_file_check_reserved,
     .xFileControl = wal_file_control,
-    .xSectorSize = wal_sector_size,
-    .xDeviceCharacteristics = wal_device_characteristics,
+    .xSectorSize = sq_file_sector_size,
+    .xDeviceCharacteristics = sq_file_device_characteristics,
 };
 
 static int vfs_open(sqlite3_vfs *self, sqlite3_filename name, sqlite3_file *f, int flags,
@@ -194,11 +192,11 @@ static int vfs_open(sqlite3_vfs *self, sqlite3_filename name, sqlite3_file *f, i
         return base_vfs->xOpen(base_vfs, name, f, flags, out_flags);
     struct wal_file *w = (struct wal_file *)f;
     memset(w, 0, sizeof *w);
-    w->real = (sqlite3_file *)(w + 1);
-    int rc = base_vfs->xOpen(base_vfs, name, w->real, flags, out_flags);
+    w->file.real = (sqlite3_file *)(w + 1);
+    int rc = base_vfs->xOpen(base_vfs, name, w->file.real, flags, out_flags);
     if (rc != SQLITE_OK)
         return rc;
-    w->base.pMethods = &wal_methods;
+    w->file.base.pMethods = &wal_methods;
     return SQLITE_OK;
 }
 
@@ -282,9 +280,8 @@ static void register_vfs(void)
         return;
     vfs = (sqlite3_vfs){
         .iVersion = 2,
-        .szOsFile = (int)(sizeof(struct wal_file) > sq_vfs_db_file_size()
-                              ? sizeof(struct wal_file)
-                              : sq_vfs_db_file_size()) +
+        .szOsFile = (int)(sizeof(struct wal_file) > sq_vfs_db_file_size() ? sizeof(struct wal_file)
+                                                                          : sq_vfs_db_file_size()) +
                     base_vfs->szOsFile,
         .mxPathname = base_vfs->mxPathname,
         .zName = VFS_NAME,

@@ -5,7 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -100,12 +103,54 @@ static void test_rand_bytes_and_u32(void **state)
     assert_true(varied);
 }
 
+static int compare16(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
+}
+
+/* Small requests come from a per-thread buffer: no value comes twice, in this process or (after a
+ * fork) in a child that goes on drawing from where the parent was. */
+static void test_rand_bytes_never_repeat(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    unsigned char(*values)[16] = calloc(N + 1, 16);
+    assert_non_null(values);
+    enum { BEFORE_FORK = N / 2 - 3 }; /* the buffer is partly served at the fork */
+    for (int i = 0; i < BEFORE_FORK; i++)
+        assert_true(rand_bytes(values[i], 16));
+    int pipe_fd[2];
+    assert_int_equal(pipe(pipe_fd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        unsigned char v[16];
+        bool ok = rand_bytes(v, sizeof v) && write(pipe_fd[1], v, sizeof v) == (ssize_t)sizeof v;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(status, 0);
+    assert_int_equal(read(pipe_fd[0], values[N], 16), 16);
+    close(pipe_fd[0]);
+    close(pipe_fd[1]);
+    for (int i = BEFORE_FORK; i < N; i++)
+        assert_true(rand_bytes(values[i], 16));
+    qsort(values, N + 1, 16, compare16);
+    for (int i = 0; i < N; i++)
+        assert_int_not_equal(memcmp(values[i], values[i + 1], 16), 0);
+    free(values);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex_encode),         cmocka_unit_test(test_base64url_rfc4648),
-        cmocka_unit_test(test_base64url_alphabet), cmocka_unit_test(test_rand_hex),
-        cmocka_unit_test(test_rand_base64url),     cmocka_unit_test(test_rand_bytes_and_u32),
+        cmocka_unit_test(test_hex_encode),
+        cmocka_unit_test(test_base64url_rfc4648),
+        cmocka_unit_test(test_base64url_alphabet),
+        cmocka_unit_test(test_rand_hex),
+        cmocka_unit_test(test_rand_base64url),
+        cmocka_unit_test(test_rand_bytes_and_u32),
+        cmocka_unit_test(test_rand_bytes_never_repeat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

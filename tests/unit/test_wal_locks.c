@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "--child") == 0) {
         sq_vfs(); /* registers the VFS */
-        return child(argv[2], argv[3], atoi(argv[4]));
+        return child(argv[2], argv[3], (int)strtol(argv[4], NULL, 10));
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshots_whole_across_threads_and_processes, setup,
