@@ -60,32 +60,6 @@ static bool waybill_owner_cb(void *ctx, const char *waybill_id, char owner[DELIV
     return rc != STORE_ERROR;
 }
 
-/* The openid is a user of the calling app; in sandbox mode an unknown one is to become one
- * (*unknown), in the same unit of work as the bind. */
-static bool check_user(struct call *c, const char *openid, bool *unknown)
-{
-    struct store *s = c->api->store;
-    struct user u;
-    int rc = s->ops->user_get(s, openid, &u);
-    *unknown = rc == STORE_NOT_FOUND && c->api->cfg.sandbox;
-    if (*unknown)
-        return true;
-    if (rc == STORE_NOT_FOUND) {
-        wb_err_set(&c->err, WB_INVALID_OPENID, "openid is not a user of this mini program");
-        return false;
-    }
-    if (rc) {
-        call_store_failed(c);
-        return false;
-    }
-    if (strcmp(u.appid, c->app.appid) != 0) {
-        wb_err_set(&c->err, WB_INVALID_SHOP_ARGS,
-                   "openid belongs to another mini program than the access_token's");
-        return false;
-    }
-    return true;
-}
-
 static void phone_hash(struct call *c, const char *digits, char out[HASH_SIZE])
 {
     out[0] = '\0';
@@ -164,6 +138,13 @@ static void bind_answer(const struct bind_call *bc, struct wb_err *e, struct htt
         return;
     }
     switch (bc->outcome) {
+    case BIND_NO_USER:
+        wb_err_set(e, WB_INVALID_OPENID, "openid is not a user of this mini program");
+        return;
+    case BIND_OTHER_APP:
+        wb_err_set(e, WB_INVALID_SHOP_ARGS,
+                   "openid belongs to another mini program than the access_token's");
+        return;
     case BIND_USER_QUOTA:
         wb_err_set(e, WB_OUT_OF_QUOTA, "the user's daily bind quota (%lld) is used up",
                    (long long)bc->op.quota_limit);
@@ -219,29 +200,23 @@ static void follow(struct call *c)
 {
     struct merchant_lookup lookup = {c, carrier_exists_cb, waybill_owner_cb};
     struct follow_req fr;
-    bool unknown_user = false;
+    if (merchant_follow_parse(c->body, &lookup, &fr, &c->err))
+        return;
     struct bind_call *bc = calloc(1, sizeof *bc);
     if (!bc) {
         wb_err_set(&c->err, WB_SYSTEM, "out of memory");
         return;
     }
     bc->api = c->api;
-    /* the checks read the user and the waybill: one snapshot */
-    store_snapshot_begin(c->api->store);
-    bool checked = !merchant_follow_parse(c->body, &lookup, &fr, &c->err) &&
-                   check_user(c, fr.openid, &unknown_user);
-    bool stored = checked && later_checks(c, &fr, &bc->later);
-    store_snapshot_end(c->api->store);
-    if (!stored) {
-        if (checked)
-            call_store_failed(c);
+    if (!later_checks(c, &fr, &bc->later)) {
+        call_store_failed(c);
         bind_call_free(bc);
         return;
     }
     quota_key_user(bc->quota_key, fr.openid, c->family);
     bc->op = (struct bind_op){
         .now = c->now,
-        .register_user = unknown_user,
+        .register_unknown = c->api->cfg.sandbox, /* the user is checked in the unit */
         .quota_key = bc->quota_key,
         .quota_day = c->day,
         .quota_limit = c->family == FAMILY_QUERY

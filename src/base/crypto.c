@@ -109,7 +109,8 @@ void crypto_sha256_hex(char out[CRYPTO_HEX_LEN + 1], const char *s)
     hex_encode(out, md, n);
 }
 
-/* HMAC of msg under key into md; the length. The context is keyed only when key changes. */
+/* HMAC of msg under key into md; the length. The context is keyed only when key changes; like the
+ * contexts, an HMAC that OpenSSL cannot compute stops the process. */
 static size_t hmac_of(struct keyed_mac *mac, const char *key, const void *msg, size_t len,
                       unsigned char md[EVP_MAX_MD_SIZE])
 {
@@ -117,11 +118,16 @@ static size_t hmac_of(struct keyed_mac *mac, const char *key, const void *msg, s
     bool same = mac->key && strcmp(mac->key, key) == 0;
     if (!same) {
         free(mac->key);
-        mac->key = strdup(key); /* NULL (out of memory): keyed again next time */
+        mac->key = NULL; /* until the context holds key */
     }
-    EVP_MAC_init(mac->ctx, same ? NULL : (const unsigned char *)key, same ? 0 : strlen(key), NULL);
-    EVP_MAC_update(mac->ctx, msg, len);
-    EVP_MAC_final(mac->ctx, md, &n, EVP_MAX_MD_SIZE);
+    if (!EVP_MAC_init(mac->ctx, same ? NULL : (const unsigned char *)key, same ? 0 : strlen(key),
+                      NULL) ||
+        !EVP_MAC_update(mac->ctx, msg, len) || !EVP_MAC_final(mac->ctx, md, &n, EVP_MAX_MD_SIZE)) {
+        fputs("waybilld: libcrypto cannot compute an HMAC\n", stderr);
+        abort();
+    }
+    if (!same)
+        mac->key = strdup(key); /* NULL (out of memory): keyed again next time */
     return n;
 }
 

@@ -234,24 +234,33 @@ static int bind_in(struct pg_conn *c, const struct bind_op *op, struct binding *
     return insert_binding(c, out, &progress, &out->id);
 }
 
-/* Registers the user when asked, then locks its row: one bind per user at a time. */
-static int lock_user(struct pg_conn *c, const struct bind_op *op)
+/* Locks the op's user's row (one bind per user at a time), making the user first when the op asks
+ * for unknown ones; *outcome BIND_NO_USER or BIND_OTHER_APP when it cannot bind. */
+static int lock_user(struct pg_conn *c, const struct bind_op *op, enum bind_outcome *outcome)
 {
-    static const char register_sql[] =
+    static const char make_sql[] =
         "INSERT INTO users(openid, appid, phone_hash, phone_tail, created_at)"
         " VALUES($1, $2, '', '', $3) ON CONFLICT(openid) DO NOTHING";
-    static const char lock_sql[] = "SELECT 1 FROM users WHERE openid = $1 FOR UPDATE";
+    static const char lock_sql[] = "SELECT appid FROM users WHERE openid = $1 FOR UPDATE";
+    int rc = STORE_OK;
+    if (op->register_unknown) {
+        struct pg_params make = {0};
+        pg_param_text(&make, op->binding.openid);
+        pg_param_text(&make, op->binding.appid);
+        pg_param_int(&make, op->now);
+        rc = pg_run_cmd(c, make_sql, &make, NULL);
+    }
     struct pg_params p = {0};
     pg_param_text(&p, op->binding.openid);
-    int rc = STORE_OK;
-    if (op->register_user) {
-        struct pg_params reg = {0};
-        pg_param_text(&reg, op->binding.openid);
-        pg_param_text(&reg, op->binding.appid);
-        pg_param_int(&reg, op->now);
-        rc = pg_run_cmd(c, register_sql, &reg, NULL);
-    }
-    return rc ? rc : pg_run_cmd(c, lock_sql, &p, NULL);
+    PGresult *r = NULL;
+    if (!rc)
+        rc = pg_run(c, lock_sql, &p, &r);
+    if (!rc && PQntuples(r) == 0)
+        *outcome = BIND_NO_USER;
+    else if (!rc && strcmp(PQgetvalue(r, 0, 0), op->binding.appid) != 0)
+        *outcome = BIND_OTHER_APP;
+    PQclear(r);
+    return rc;
 }
 
 struct bind_args {
@@ -271,8 +280,10 @@ static int bind_unit(struct pg_conn *c, void *arg)
     *a->created = false;
     *a->outcome = BIND_DONE;
     int64_t used = 0;
-    int rc = lock_user(c, op);
-    if (!rc && op->quota_key)
+    int rc = lock_user(c, op, a->outcome);
+    if (rc || *a->outcome != BIND_DONE)
+        return rc;
+    if (op->quota_key)
         rc = pg_counter_add_one(c, op->quota_key, op->quota_day, op->quota_limit, &used);
     if (rc == STORE_LIMIT) {
         *a->outcome = BIND_USER_QUOTA;

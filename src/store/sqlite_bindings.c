@@ -243,20 +243,39 @@ struct bind_args {
     bool *created;
 };
 
-/* *fresh tells whether the user is new, and so has no bindings yet. */
-static int register_user(struct sq_conn *c, const struct bind_op *op, bool *fresh)
+/* The op's user: *outcome BIND_NO_USER or BIND_OTHER_APP when it cannot bind; *fresh when it was
+ * made now (and so has no bindings yet). */
+static int check_user(struct sq_conn *c, const struct bind_op *op, enum bind_outcome *outcome,
+                      bool *fresh)
 {
-    static const char sql[] = "INSERT INTO users(openid, appid, phone_hash, phone_tail, created_at)"
-                              " VALUES(?1, ?2, '', '', ?3) ON CONFLICT(openid) DO NOTHING";
-    sqlite3_stmt *st = sq_prepare(c, sql);
+    static const char find_sql[] = "SELECT appid FROM users WHERE openid = ?1";
+    static const char make_sql[] = "INSERT INTO users(openid, appid, phone_hash, phone_tail,"
+                                   " created_at) VALUES(?1, ?2, '', '', ?3)";
+    sqlite3_stmt *st = sq_prepare(c, find_sql);
     if (!st)
+        return STORE_ERROR;
+    sq_bind_text(st, 1, op->binding.openid);
+    int rc = sq_step_row(c, st);
+    if (rc == STORE_OK) {
+        const unsigned char *appid = sqlite3_column_text(st, 0);
+        if (!appid || strcmp((const char *)appid, op->binding.appid) != 0)
+            *outcome = BIND_OTHER_APP;
+    }
+    sqlite3_reset(st);
+    if (rc != STORE_NOT_FOUND)
+        return rc;
+    if (!op->register_unknown) {
+        *outcome = BIND_NO_USER;
+        return STORE_OK;
+    }
+    if (!(st = sq_prepare(c, make_sql)))
         return STORE_ERROR;
     sq_bind_text(st, 1, op->binding.openid);
     sq_bind_text(st, 2, op->binding.appid);
     sq_bind_int(st, 3, op->now);
-    int rc = sq_step_done(c, st);
-    *fresh = rc == STORE_OK && sqlite3_changes(c->db) > 0;
+    rc = sq_step_done(c, st);
     sqlite3_reset(st);
+    *fresh = rc == STORE_OK;
     return rc;
 }
 
@@ -267,10 +286,13 @@ static int bind_unit(struct sq_conn *c, void *arg)
     binding_release(a->out); /* from a run that was undone */
     memset(a->out, 0, sizeof *a->out);
     *a->created = false;
+    *a->outcome = BIND_DONE;
     int64_t used = 0;
     bool fresh = false;
-    int rc = op->register_user ? register_user(c, op, &fresh) : STORE_OK;
-    if (!rc && op->quota_key)
+    int rc = check_user(c, op, a->outcome, &fresh);
+    if (rc || *a->outcome != BIND_DONE)
+        return rc;
+    if (op->quota_key)
         rc = sq_counter_add_one(c, op->quota_key, op->quota_day, op->quota_limit, &used);
     if (rc == STORE_LIMIT) {
         *a->outcome = BIND_USER_QUOTA;

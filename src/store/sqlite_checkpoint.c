@@ -5,7 +5,9 @@
 
 #include "base/log.h"
 
+#include <errno.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #define CHECKPOINT_FRAMES 1024 /* each ~4 MiB of new WAL frames asks for a checkpoint */
 
@@ -35,17 +37,36 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+/* Waits for a checkpoint to be asked for, or at most a second (queue_lock held); false then. */
+static bool wait_for_ask(struct sq_store *s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    while (!atomic_load(&s->checkpoint_asked) && !s->checkpointer_thread.stopping)
+        if (pthread_cond_timedwait(&s->checkpoint_ready, &s->queue_lock, &until) == ETIMEDOUT)
+            return atomic_load(&s->checkpoint_asked);
+    return true;
+}
+
 static void *checkpointer_loop(void *arg)
 {
     struct sq_store *s = arg;
     pthread_mutex_lock(&s->queue_lock);
     for (;;) {
-        while (!atomic_load(&s->checkpoint_asked) && !s->checkpointer_thread.stopping)
-            pthread_cond_wait(&s->checkpoint_ready, &s->queue_lock);
+        bool asked = wait_for_ask(s);
         if (s->checkpointer_thread.stopping)
             break;
         pthread_mutex_unlock(&s->queue_lock);
+        /* once a second, and after each checkpoint: another process's checkpoints are held back by
+         * this one's idle read marks for no longer */
+        if (!asked) {
+            sq_vfs_let_go_of_kept_locks();
+            pthread_mutex_lock(&s->queue_lock);
+            continue;
+        }
         checkpoint(s->checkpointer->db, "background");
+        sq_vfs_let_go_of_kept_locks();
         pthread_mutex_lock(&s->queue_lock);
         atomic_store(&s->checkpoint_asked, false);
         atomic_store(&s->checkpoint_catch_up, true);

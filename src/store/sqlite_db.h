@@ -133,6 +133,9 @@ int sq_file_device_characteristics(sqlite3_file *f);
  * this process. sq_vfs_open_db opens one into f, which has sq_vfs_db_file_size() bytes before the
  * default VFS's file. */
 size_t sq_vfs_db_file_size(void);
+/* Lets go of the system-level read locks the process keeps and no reader of its holds now, so that
+ * other processes can checkpoint past them (sqlite_shm.c). */
+void sq_vfs_let_go_of_kept_locks(void);
 int sq_vfs_open_db(sqlite3_vfs *base, sqlite3_filename name, sqlite3_file *f, int flags,
                    int *out_flags);
 /* Opens a connection to s's file with the backend's settings / closes one; NULL on failure. */

@@ -10,12 +10,16 @@
  * file the default VFS would lock, for as long as any of its connections holds the lock. So other
  * processes (the admin command line, sqlite3) see this one as they would see SQLite's own.
  *
- * A read mark's system-level shared lock is kept after the last of the process's readers lets
- * go, so readers take it again without a system call or a mutex. To another process it looks
- * like a reader that stays: that process's checkpoints stop at the mark and it does not start the
- * WAL over, which SQLite allows any reader to cause; this process's own checkpoints see only its
- * own readers. An exclusive lock is taken in the process first, then in the system (where it
- * replaces a kept shared lock of the same process); letting go of it keeps a read mark's shared
+ * The system-level shared lock of read marks 1-4 is kept after the last of the process's readers
+ * lets go, so readers take it again without a system call or a mutex. To another process it looks
+ * like a reader that stays at that mark: that process's checkpoints copy only the frames up to it
+ * and it does not start the WAL over, which SQLite allows any reader to cause; this process's own
+ * checkpoints see only its own readers. The store lets go of kept marks every second
+ * (sq_vfs_let_go_of_kept_locks), so that a process of its own that stays idle does not hold back
+ * another's checkpoints for longer than that. Read mark 0 (a reader of a WAL copied whole, which
+ * reads the database file alone) is never kept: a checkpoint of any process needs it free to copy a
+ * single frame. An exclusive lock is taken in the process first, then in the system (where it
+ * replaces a kept shared lock of the same process); letting go of it keeps a kept mark's shared
  * lock in the system, the others' none.
  *
  * Every connection of this process to the database must come through this VFS: one of the default
@@ -32,7 +36,7 @@
 #include <unistd.h>
 
 #define LOCK_BYTE 120 /* the -shm file's byte of lock 0, as SQLite's unix VFS locks it */
-#define FIRST_READ_MARK 3
+#define FIRST_KEPT 4  /* read marks 1-4; read mark 0 (lock 3) is never kept, see above */
 #define EXCLUSIVE (-1)
 
 struct shm_locks {
@@ -83,7 +87,7 @@ static bool share_kept(struct shm_locks *l, int i)
 
 static int lock_shared(struct shm_locks *l, int i)
 {
-    if (i >= FIRST_READ_MARK && share_kept(l, i))
+    if (i >= FIRST_KEPT && share_kept(l, i))
         return SQLITE_OK;
     pthread_mutex_lock(&l->system);
     int rc = SQLITE_OK;
@@ -99,7 +103,7 @@ static int lock_shared(struct shm_locks *l, int i)
 
 static void unlock_shared(struct shm_locks *l, int i)
 {
-    if (i >= FIRST_READ_MARK) { /* the system-level lock stays */
+    if (i >= FIRST_KEPT) { /* the system-level lock stays */
         atomic_fetch_sub(&l->holders[i], 1);
         return;
     }
@@ -130,13 +134,38 @@ static int lock_exclusive(struct shm_locks *l, int first, int n)
 static void unlock_exclusive(struct shm_locks *l, int i)
 {
     pthread_mutex_lock(&l->system);
-    bool keep = i >= FIRST_READ_MARK && system_lock(l, F_RDLCK, i, 1) == SQLITE_OK;
+    bool keep = i >= FIRST_KEPT && system_lock(l, F_RDLCK, i, 1) == SQLITE_OK;
     if (!keep)
         system_lock(l, F_UNLCK, i, 1);
     /* kept first: a reader that sees the lock free must see whether the system holds it */
     atomic_store(&l->kept[i], keep);
     atomic_store(&l->holders[i], 0);
     pthread_mutex_unlock(&l->system);
+}
+
+/* Lets go of the kept read marks no reader of the process holds: a reader that comes meanwhile is
+ * told SQLITE_BUSY (SQLite tries again) rather than left without the system-level lock. */
+static void let_go_of_kept(struct shm_locks *l)
+{
+    pthread_mutex_lock(&l->system);
+    for (int i = FIRST_KEPT; i < SQLITE_SHM_NLOCK; i++) {
+        int none = 0;
+        if (!atomic_load(&l->kept[i]) ||
+            !atomic_compare_exchange_strong(&l->holders[i], &none, EXCLUSIVE))
+            continue;
+        system_lock(l, F_UNLCK, i, 1);
+        atomic_store(&l->kept[i], false);
+        atomic_store(&l->holders[i], 0);
+    }
+    pthread_mutex_unlock(&l->system);
+}
+
+void sq_vfs_let_go_of_kept_locks(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (struct shm_locks *l = registry; l; l = l->next)
+        let_go_of_kept(l);
+    pthread_mutex_unlock(&registry_lock);
 }
 
 static int db_shm_lock(sqlite3_file *f, int first, int n, int flags)
@@ -191,7 +220,9 @@ static struct shm_locks *attach(const char *db_path)
     if (!l || !(l->path = malloc(len + sizeof "-shm")))
         goto fail;
     snprintf(l->path, len + sizeof "-shm", "%s-shm", db_path);
-    if ((l->fd = open(l->path, O_RDWR | O_CLOEXEC)) < 0)
+    /* read-only when the file is (readonly_shm): shared locks are all such a connection takes */
+    if ((l->fd = open(l->path, O_RDWR | O_CLOEXEC)) < 0 &&
+        (l->fd = open(l->path, O_RDONLY | O_CLOEXEC)) < 0)
         goto fail;
     pthread_mutex_init(&l->system, NULL);
     l->users = 1;
@@ -231,9 +262,13 @@ static int db_shm_map(sqlite3_file *f, int region, int size, int extend, void vo
         return d->file.real->pMethods->xShmMap(d->file.real, region, size, extend, out);
     pthread_mutex_lock(&registry_lock);
     int rc = d->file.real->pMethods->xShmMap(d->file.real, region, size, extend, out);
-    if (rc == SQLITE_OK && !(d->locks = attach(d->name))) {
-        /* let go of the default VFS's map too, so that the two count the same connections */
+    /* the default VFS maps the WAL index also when it answers SQLITE_READONLY(_CANTINIT) */
+    bool mapped = rc == SQLITE_OK || (rc & 0xff) == SQLITE_READONLY;
+    if (mapped && !(d->locks = attach(d->name))) {
+        /* let go of the default VFS's map too, so that the two count the same connections, and
+         * of the region it handed out */
         d->file.real->pMethods->xShmUnmap(d->file.real, 0);
+        *out = NULL;
         rc = SQLITE_IOERR_SHMOPEN;
     }
     pthread_mutex_unlock(&registry_lock);

@@ -45,21 +45,23 @@ struct stable_rec {
     int64_t last_force_at;
 };
 
-/* A follow/trace as one unit of work, in the order of SPEC §2.1: register the user (sandbox),
- * count the call against the user's daily quota, then — unless an earlier check already refused
- * the call — return the live binding of (appid, openid, waybill_id, family) or create one, unless
- * max_bindings valid ones exist. */
+/* A follow/trace as one unit of work, in the order of SPEC §2.1: the user (a user of the app; in
+ * the sandbox an unknown openid becomes one), count the call against the user's daily quota, then —
+ * unless an earlier check already refused the call — return the live binding of (appid, openid,
+ * waybill_id, family) or create one, unless max_bindings valid ones exist. */
 enum bind_outcome {
     BIND_DONE = 0,       /* out holds the binding (created or found) */
     BIND_USER_QUOTA = 1, /* the user's daily quota was used up; nothing changed */
     BIND_COUNTED = 2,    /* counted; the caller refuses the call for its own reason */
     BIND_CAP = 3,        /* counted; max_bindings valid bindings exist */
+    BIND_NO_USER = 4,    /* the openid is no user (and was not to become one); nothing changed */
+    BIND_OTHER_APP = 5,  /* the openid is a user of another app; nothing changed */
 };
 
 struct bind_op {
     struct binding binding; /* the new binding; goods_json borrowed */
     int64_t now;
-    bool register_user;    /* create the user (openid, appid) when it does not exist */
+    bool register_unknown; /* an unknown openid becomes a user of the app (the sandbox) */
     const char *quota_key; /* the user's daily counter */
     int64_t quota_day;
     int64_t quota_limit;

@@ -99,6 +99,34 @@ static int child(const char *path, const char *vfs, int n)
     return rc;
 }
 
+/* In another process, through SQLite's default VFS: commits, waits, then checkpoints. Exits 0
+ * when the checkpoint copied every frame of the WAL, 1 when the store's process held it back. */
+static int checkpointing_child(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        return 2;
+    sqlite3_busy_timeout(db, 10000);
+    int rc = 0;
+    for (int i = 0; i < 50 && !rc; i++)
+        if (sqlite3_exec(db,
+                         "UPDATE pairs SET v = v - 1 WHERE k = 'c0';"
+                         " UPDATE pairs SET v = v + 1 WHERE k = 'd0'",
+                         NULL, NULL, NULL) != SQLITE_OK)
+            rc = 2;
+    usleep(2500000); /* the store lets go of its idle read marks within a second */
+    int frames = 0, copied = 0;
+    if (!rc && sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) !=
+                   SQLITE_OK)
+        rc = 2;
+    if (!rc && (frames == 0 || copied != frames)) {
+        fprintf(stderr, "checkpoint copied %d of %d frames\n", copied, frames);
+        rc = 1;
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
 static pid_t spawn_child(const char *path, const char *vfs, int n)
 {
     pid_t pid = fork();
@@ -189,8 +217,34 @@ static void test_snapshots_whole_across_threads_and_processes(void **state)
     sq_conn_close(mine);
 }
 
+/* The store's process, idle after reading, holds no other process's checkpoint back for long: its
+ * kept read marks go within a second. */
+static void test_idle_reader_lets_others_checkpoint(void **state)
+{
+    struct fixture *f = *state;
+    struct sq_store *s = SQ_STORE(f->store);
+    assert_int_equal(sq_write(s, create_unit, NULL), STORE_OK);
+    for (int i = 0; i < 3; i++) /* reads between commits take read marks, which stay kept */
+        assert_int_equal(sq_write(s, move_unit, NULL), STORE_OK);
+    struct sq_conn *mine = sq_conn_open(s);
+    assert_non_null(mine);
+    assert_int_equal(value_of(mine->db, "b"), 3);
+    pid_t child = fork();
+    if (child == 0) {
+        execl("/proc/self/exe", "test_wal_locks", "--checkpoint", f->path, (char *)NULL);
+        _exit(3);
+    }
+    int status = -1;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    sq_conn_close(mine);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--checkpoint") == 0)
+        return checkpointing_child(argv[2]);
     if (argc == 5 && strcmp(argv[1], "--child") == 0) {
         sq_vfs(); /* registers the VFS */
         return child(argv[2], argv[3], (int)strtol(argv[4], NULL, 10));
@@ -198,6 +252,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshots_whole_across_threads_and_processes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_idle_reader_lets_others_checkpoint, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
