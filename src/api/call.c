@@ -13,9 +13,21 @@
 
 #include <string.h>
 
+void call_write_done(void *ctx, int rc)
+{
+    struct call_write *w = ctx;
+    w->rc = rc;
+    http_deferred_done(w->deferred);
+}
+
+enum wb_code call_store_failed_in(struct wb_err *e)
+{
+    return wb_err_set(e, WB_SYSTEM, "storage unavailable, retry later");
+}
+
 enum wb_code call_store_failed(struct call *c)
 {
-    return wb_err_set(&c->err, WB_SYSTEM, "storage unavailable, retry later");
+    return call_store_failed_in(&c->err);
 }
 
 static bool check_access_token(struct call *c)

@@ -30,7 +30,17 @@ void call_end(struct call *c);
  * NULL with e set (47001) otherwise. Shared with the token endpoints. */
 json_t *call_parse_body(const struct http_request *req, struct wb_err *e);
 
-/* A store failure as errcode -1. */
+/* A store failure as errcode -1: into c->err, or into e. */
 enum wb_code call_store_failed(struct call *c);
+enum wb_code call_store_failed_in(struct wb_err *e);
+
+/* A call whose reply waits for its write (http_defer): the server's handle and the write's code.
+ * The call's state begins with it, so that call_write_done can be the store's done callback (its
+ * ctx the state), which records the code and lets the server finish the reply. */
+struct call_write {
+    struct http_deferred *deferred;
+    int rc;
+};
+void call_write_done(void *ctx, int rc);
 
 #endif

@@ -65,6 +65,7 @@ static int by_index(const void *a, const void *b)
  * heap so that the reply can be made on a later turn of the server (http_defer) while the commit
  * runs. */
 struct feed_call {
+    struct call_write write; /* first: the store's done callback is call_write_done */
     struct api *api;
     struct feed_event *events;
     struct event_result *results;
@@ -74,8 +75,6 @@ struct feed_call {
     size_t good;
     int64_t notices;
     struct events_op op;
-    int rc;
-    struct http_deferred *deferred;
 };
 
 static void feed_call_free(struct feed_call *fc)
@@ -107,11 +106,11 @@ static struct feed_call *feed_call_new(struct api *api, size_t total)
 /* The reply once the good events are applied (or not). */
 static void feed_reply(struct feed_call *fc, struct http_reply *reply)
 {
-    if (fc->rc) {
+    if (fc->write.rc) {
         reply_status_error(reply, 500, -1, "system error: storage unavailable, nothing stored");
         return;
     }
-    applied(fc->api, fc->rc, fc->notices);
+    applied(fc->api, fc->write.rc, fc->notices);
     long accepted = 0, duplicates = 0;
     for (size_t i = 0; i < fc->good; i++) {
         if (fc->results[i].outcome == EVENT_ACCEPTED)
@@ -136,21 +135,14 @@ static void feed_reply(struct feed_call *fc, struct http_reply *reply)
     reply_ok_end(reply);
 }
 
-static void feed_done_cb(void *ctx, int rc)
-{
-    struct feed_call *fc = ctx;
-    fc->rc = rc;
-    http_deferred_done(fc->deferred);
-}
-
 static void feed_start_cb(void *arg, struct http_deferred *d)
 {
     struct feed_call *fc = arg;
     struct store *s = fc->api->store;
-    fc->deferred = d;
-    int rc = s->ops->events_apply_then(s, &fc->op, fc->results, feed_done_cb, fc);
+    fc->write.deferred = d;
+    int rc = s->ops->events_apply_then(s, &fc->op, fc->results, call_write_done, fc);
     if (rc)
-        feed_done_cb(fc, rc);
+        call_write_done(fc, rc);
 }
 
 static void feed_finish_cb(void *arg, const struct http_request *req, struct http_reply *reply)
@@ -208,7 +200,7 @@ void feed_run(struct api *api, const struct http_request *req, struct http_reply
     /* where the store commits on its own thread, the worker thread moves on meanwhile */
     if (fc->good && s->ops->events_apply_then && http_defer(req, feed_start_cb, feed_finish_cb, fc))
         return;
-    fc->rc = fc->good ? s->ops->events_apply(s, &fc->op, fc->results) : STORE_OK;
+    fc->write.rc = fc->good ? s->ops->events_apply(s, &fc->op, fc->results) : STORE_OK;
     feed_reply(fc, reply);
     feed_call_free(fc);
 }

@@ -112,6 +112,7 @@ static bool later_checks(struct call *c, const struct follow_req *fr, struct wb_
 /* A bind on its way through the store: what its unit of work and its reply need, on the heap so
  * that the reply can be made on a later turn of the server (http_defer) while the commit runs. */
 struct bind_call {
+    struct call_write write; /* first: the store's done callback is call_write_done */
     struct api *api;
     char quota_key[QUOTA_KEY_SIZE];
     struct bind_op op;
@@ -119,8 +120,6 @@ struct bind_call {
     enum bind_outcome outcome;
     struct binding b;
     bool created;
-    int rc;
-    struct http_deferred *deferred;
 };
 
 static void bind_call_free(struct bind_call *bc)
@@ -133,8 +132,8 @@ static void bind_call_free(struct bind_call *bc)
 /* The reply to a finished bind: the waybill token, or e. */
 static void bind_answer(const struct bind_call *bc, struct wb_err *e, struct http_reply *reply)
 {
-    if (bc->rc) {
-        wb_err_set(e, WB_SYSTEM, "storage unavailable, retry later");
+    if (bc->write.rc) {
+        call_store_failed_in(e);
         return;
     }
     switch (bc->outcome) {
@@ -169,21 +168,14 @@ static void bind_answer(const struct bind_call *bc, struct wb_err *e, struct htt
     reply_ok_end(reply);
 }
 
-static void bind_done_cb(void *ctx, int rc)
-{
-    struct bind_call *bc = ctx;
-    bc->rc = rc;
-    http_deferred_done(bc->deferred);
-}
-
 static void bind_start_cb(void *arg, struct http_deferred *d)
 {
     struct bind_call *bc = arg;
     struct store *s = bc->api->store;
-    bc->deferred = d;
-    int rc = s->ops->bind_then(s, &bc->op, &bc->outcome, &bc->b, &bc->created, bind_done_cb, bc);
+    bc->write.deferred = d;
+    int rc = s->ops->bind_then(s, &bc->op, &bc->outcome, &bc->b, &bc->created, call_write_done, bc);
     if (rc)
-        bind_done_cb(bc, rc);
+        call_write_done(bc, rc);
 }
 
 static void bind_finish_cb(void *arg, const struct http_request *req, struct http_reply *reply)
@@ -239,7 +231,7 @@ static void follow(struct call *c)
     struct store *s = c->api->store;
     if (s->ops->bind_then && http_defer(c->req, bind_start_cb, bind_finish_cb, bc))
         return;
-    bc->rc = s->ops->bind(s, &bc->op, &bc->outcome, &bc->b, &bc->created);
+    bc->write.rc = s->ops->bind(s, &bc->op, &bc->outcome, &bc->b, &bc->created);
     bind_answer(bc, &c->err, c->reply);
     bind_call_free(bc);
 }
@@ -296,11 +288,61 @@ out:
     binding_release(&b);
 }
 
+/* A goods update on its way through the store, answered later like a bind. */
+struct update_call {
+    struct call_write write; /* first: the store's done callback is call_write_done */
+    struct api *api;
+    int64_t binding_id;
+    char *goods; /* canonical JSON, owned */
+    int64_t max;
+};
+
+static void update_call_free(struct update_call *uc)
+{
+    if (uc)
+        free(uc->goods);
+    free(uc);
+}
+
+static void update_answer(const struct update_call *uc, struct wb_err *e, struct http_reply *reply)
+{
+    if (uc->write.rc == STORE_LIMIT)
+        wb_err_set(e, WB_MAX_MODIFY, "达到修改次数上限 (%lld updates per binding)",
+                   (long long)uc->max);
+    else if (uc->write.rc)
+        call_store_failed_in(e);
+    else {
+        reply_ok_begin(reply);
+        reply_ok_end(reply);
+    }
+}
+
+static void update_start_cb(void *arg, struct http_deferred *d)
+{
+    struct update_call *uc = arg;
+    struct store *s = uc->api->store;
+    uc->write.deferred = d;
+    int rc = s->ops->binding_update_goods_then(s, uc->binding_id, uc->goods, uc->max,
+                                               call_write_done, uc);
+    if (rc)
+        call_write_done(uc, rc);
+}
+
+static void update_finish_cb(void *arg, const struct http_request *req, struct http_reply *reply)
+{
+    struct update_call *uc = arg;
+    struct wb_err e = {0};
+    update_answer(uc, &e, reply);
+    if (e.code != WB_OK)
+        reply_wechat_error(reply, req, &e);
+    update_call_free(uc);
+}
+
 static void update(struct call *c)
 {
     struct token_req tr;
     struct binding b = {0};
-    char *goods = NULL;
+    struct update_call *uc = NULL;
     if (merchant_token_parse(c->body, true, &tr, &c->err) || !load_binding(c, &tr, &b) ||
         goods_check_fields(tr.goods_info, &c->err))
         goto out;
@@ -308,23 +350,24 @@ static void update(struct call *c)
     if (goods_check_images(list, &c->err) || content_check_goods(list, &c->err))
         goto out;
     int count = 0;
-    if (!(goods = goods_canonical(list, &count))) {
+    if (!(uc = calloc(1, sizeof *uc)) || !(uc->goods = goods_canonical(list, &count))) {
         wb_err_set(&c->err, WB_SYSTEM, "out of memory");
         goto out;
     }
-    int64_t max = quota_limit(c->app.max_updates, c->api->cfg.max_updates);
-    int rc = c->api->store->ops->binding_update_goods(c->api->store, b.id, goods, max);
-    if (rc == STORE_LIMIT)
-        wb_err_set(&c->err, WB_MAX_MODIFY, "达到修改次数上限 (%lld updates per binding)",
-                   (long long)max);
-    else if (rc)
-        call_store_failed(c);
-    else {
-        reply_ok_begin(c->reply);
-        reply_ok_end(c->reply);
+    uc->api = c->api;
+    uc->binding_id = b.id;
+    uc->max = quota_limit(c->app.max_updates, c->api->cfg.max_updates);
+    /* where the store commits on its own thread, the worker thread moves on meanwhile */
+    struct store *s = c->api->store;
+    if (s->ops->binding_update_goods_then &&
+        http_defer(c->req, update_start_cb, update_finish_cb, uc)) {
+        uc = NULL;
+        goto out;
     }
+    uc->write.rc = s->ops->binding_update_goods(s, uc->binding_id, uc->goods, uc->max);
+    update_answer(uc, &c->err, c->reply);
 out:
-    free(goods);
+    update_call_free(uc);
     binding_release(&b);
 }
 

@@ -34,7 +34,7 @@ static bool check_grant(struct api *api, const struct grant *g, bool stable, int
         if (rc == STORE_NOT_FOUND)
             wb_err_set(e, WB_INVALID_APPID, "no mini program has this appid");
         else
-            wb_err_set(e, WB_SYSTEM, "storage unavailable, retry later");
+            call_store_failed_in(e);
         return false;
     }
     if (!g->secret || !*g->secret) {
@@ -54,7 +54,7 @@ static bool check_grant(struct api *api, const struct grant *g, bool stable, int
         wb_err_set(e, WB_DAILY_LIMIT, "%s allows %lld calls per app per day",
                    stable ? "stable_token" : "token", (long long)limit);
     else if (rc)
-        wb_err_set(e, WB_SYSTEM, "storage unavailable, retry later");
+        call_store_failed_in(e);
     return rc == STORE_OK;
 }
 
@@ -90,7 +90,7 @@ void token_handle(void *ctx, const struct http_request *req, struct http_reply *
     crypto_sha256_hex(t.hash, token);
     memcpy(t.appid, app.appid, sizeof t.appid);
     if (api->store->ops->token_issue(api->store, &t, now + TOKEN_OVERLAP)) {
-        wb_err_set(&e, WB_SYSTEM, "storage unavailable, retry later");
+        call_store_failed_in(&e);
         goto fail;
     }
     cache_forget_tokens(app.appid); /* the one before now ends sooner */
@@ -190,7 +190,7 @@ void stable_token_handle(void *ctx, const struct http_request *req, struct http_
     struct stable_rec r;
     int rc = stable_current(api, &app, json_is_true(force), now, &r);
     if (rc) {
-        wb_err_set(&e, WB_SYSTEM, "storage unavailable, retry later");
+        call_store_failed_in(&e);
         goto fail;
     }
     char token[ACCESS_TOKEN_LEN + 1];

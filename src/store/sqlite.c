@@ -80,6 +80,7 @@ static const struct store_ops sqlite_ops = {
     .bind_then = sq_bind_then,
     .binding_by_token = sq_binding_by_token,
     .binding_update_goods = sq_binding_update_goods,
+    .binding_update_goods_then = sq_binding_update_goods_then,
 };
 
 static struct store *sqlite_open(const char *path)

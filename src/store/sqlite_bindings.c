@@ -397,3 +397,10 @@ int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goo
     struct goods_args a = {binding_id, goods_json, max_updates};
     return sq_write(SQ_STORE(s), update_goods_unit, &a);
 }
+
+int sq_binding_update_goods_then(struct store *s, int64_t binding_id, const char *goods_json,
+                                 int64_t max_updates, void (*done)(void *ctx, int rc), void *ctx)
+{
+    struct goods_args a = {binding_id, goods_json, max_updates};
+    return sq_write_later(SQ_STORE(s), update_goods_unit, &a, sizeof a, NULL, done, ctx);
+}

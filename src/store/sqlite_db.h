@@ -234,5 +234,7 @@ int sq_bind_then(struct store *s, const struct bind_op *op, enum bind_outcome *o
 int sq_binding_by_token(struct store *s, const struct waybill_token_ref *ref, struct binding *out);
 int sq_binding_update_goods(struct store *s, int64_t binding_id, const char *goods_json,
                             int64_t max_updates);
+int sq_binding_update_goods_then(struct store *s, int64_t binding_id, const char *goods_json,
+                                 int64_t max_updates, void (*done)(void *ctx, int rc), void *ctx);
 
 #endif

@@ -243,6 +243,10 @@ struct store_ops {
      */
     int (*binding_update_goods)(struct store *s, int64_t binding_id, const char *goods_json,
                                 int64_t max_updates);
+    /* Optional: the same without waiting, like bind_then; goods_json must stay valid until done. */
+    int (*binding_update_goods_then)(struct store *s, int64_t binding_id, const char *goods_json,
+                                     int64_t max_updates, void (*done)(void *ctx, int rc),
+                                     void *ctx);
 };
 
 struct store {
