@@ -243,40 +243,72 @@ struct bind_args {
     bool *created;
 };
 
-/* The op's user: *outcome BIND_NO_USER or BIND_OTHER_APP when it cannot bind; *fresh when it was
- * made now (and so has no bindings yet). */
-static int check_user(struct sq_conn *c, const struct bind_op *op, enum bind_outcome *outcome,
-                      bool *fresh)
+/* The op's user, and its bind calls of the day counted in its row (SQLite's place for the per-user
+ * quota; the op's quota_key is PostgreSQL's): *outcome BIND_NO_USER or BIND_OTHER_APP when it
+ * cannot bind, BIND_USER_QUOTA when the day's calls are used up (nothing changed then); *fresh
+ * when the user was made now (and so has no bindings yet). */
+static int take_user(struct sq_conn *c, const struct bind_op *op, enum bind_outcome *outcome,
+                     bool *fresh)
 {
-    static const char find_sql[] = "SELECT appid FROM users WHERE openid = ?1";
-    static const char make_sql[] = "INSERT INTO users(openid, appid, phone_hash, phone_tail,"
-                                   " created_at) VALUES(?1, ?2, '', '', ?3)";
+    static const char find_sql[] =
+        "SELECT appid, bind_day, binds_message, binds_query FROM users WHERE openid = ?1";
+    static const char make_sql[] =
+        "INSERT INTO users(openid, appid, phone_hash, phone_tail, created_at, bind_day,"
+        " binds_message, binds_query) VALUES(?1, ?2, '', '', ?3, ?4, ?5, ?6)";
+    static const char count_sql[] = "UPDATE users SET bind_day = ?2, binds_message = ?3,"
+                                    " binds_query = ?4 WHERE openid = ?1";
+    bool query = op->binding.family == FAMILY_QUERY;
     sqlite3_stmt *st = sq_prepare(c, find_sql);
     if (!st)
         return STORE_ERROR;
     sq_bind_text(st, 1, op->binding.openid);
     int rc = sq_step_row(c, st);
+    int64_t today[2] = {0, 0}; /* the user's bind calls today: message family, query family */
     if (rc == STORE_OK) {
         const unsigned char *appid = sqlite3_column_text(st, 0);
         if (!appid || strcmp((const char *)appid, op->binding.appid) != 0)
             *outcome = BIND_OTHER_APP;
+        else if (sqlite3_column_int64(st, 1) == op->quota_day) /* else counts of another day */
+            for (int f = 0; f < 2; f++)
+                today[f] = sqlite3_column_int64(st, 2 + f);
     }
     sqlite3_reset(st);
-    if (rc != STORE_NOT_FOUND)
-        return rc;
-    if (!op->register_unknown) {
+    if (rc == STORE_ERROR || *outcome != BIND_DONE)
+        return rc == STORE_ERROR ? rc : STORE_OK;
+    if (rc == STORE_NOT_FOUND && !op->register_unknown) {
         *outcome = BIND_NO_USER;
         return STORE_OK;
     }
-    if (!(st = sq_prepare(c, make_sql)))
-        return STORE_ERROR;
-    sq_bind_text(st, 1, op->binding.openid);
-    sq_bind_text(st, 2, op->binding.appid);
-    sq_bind_int(st, 3, op->now);
-    rc = sq_step_done(c, st);
-    sqlite3_reset(st);
-    *fresh = rc == STORE_OK;
-    return rc;
+    /* a new user is made even when the call is refused, as the user check comes first */
+    bool counts = op->quota_key && today[query] < op->quota_limit;
+    today[query] += counts;
+    *fresh = rc == STORE_NOT_FOUND;
+    if (*fresh) {
+        if (!(st = sq_prepare(c, make_sql)))
+            return STORE_ERROR;
+        sq_bind_text(st, 1, op->binding.openid);
+        sq_bind_text(st, 2, op->binding.appid);
+        sq_bind_int(st, 3, op->now);
+        sq_bind_int(st, 4, op->quota_day);
+        sq_bind_int(st, 5, today[0]);
+        sq_bind_int(st, 6, today[1]);
+    } else if (counts) {
+        if (!(st = sq_prepare(c, count_sql)))
+            return STORE_ERROR;
+        sq_bind_text(st, 1, op->binding.openid);
+        sq_bind_int(st, 2, op->quota_day);
+        sq_bind_int(st, 3, today[0]);
+        sq_bind_int(st, 4, today[1]);
+    }
+    if (*fresh || counts) {
+        rc = sq_step_done(c, st);
+        sqlite3_reset(st);
+        if (rc)
+            return rc;
+    }
+    if (op->quota_key && !counts)
+        *outcome = BIND_USER_QUOTA;
+    return STORE_OK;
 }
 
 static int bind_unit(struct sq_conn *c, void *arg)
@@ -287,18 +319,9 @@ static int bind_unit(struct sq_conn *c, void *arg)
     memset(a->out, 0, sizeof *a->out);
     *a->created = false;
     *a->outcome = BIND_DONE;
-    int64_t used = 0;
     bool fresh = false;
-    int rc = check_user(c, op, a->outcome, &fresh);
+    int rc = take_user(c, op, a->outcome, &fresh);
     if (rc || *a->outcome != BIND_DONE)
-        return rc;
-    if (op->quota_key)
-        rc = sq_counter_add_one(c, op->quota_key, op->quota_day, op->quota_limit, &used);
-    if (rc == STORE_LIMIT) {
-        *a->outcome = BIND_USER_QUOTA;
-        return STORE_OK;
-    }
-    if (rc)
         return rc;
     if (op->count_only) {
         *a->outcome = BIND_COUNTED;

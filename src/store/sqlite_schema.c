@@ -132,6 +132,19 @@ static const char *const migrations[] = {
     "DROP TABLE waybills;"
     "ALTER TABLE waybills_v5 RENAME TO waybills;"
     "CREATE INDEX waybills_script ON waybills(script_next_at) WHERE script_next_at > 0;",
+
+    /* 6: a user's bind calls of the day kept in the user's row (a bind writes one B-tree fewer);
+     * the counts move there from the counters, the latest day of each user */
+    "ALTER TABLE users ADD COLUMN bind_day INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN binds_message INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN binds_query INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE users SET bind_day = coalesce((SELECT max(day) FROM counters WHERE key IN"
+    " ('user:' || users.openid || ':m', 'user:' || users.openid || ':q')), 0);"
+    "UPDATE users SET binds_message = coalesce((SELECT value FROM counters"
+    " WHERE key = 'user:' || users.openid || ':m' AND day = users.bind_day), 0),"
+    " binds_query = coalesce((SELECT value FROM counters"
+    " WHERE key = 'user:' || users.openid || ':q' AND day = users.bind_day), 0);"
+    "DELETE FROM counters WHERE substr(key, 1, 5) = 'user:';",
 };
 
 /* Whether every foreign key holds (tables made again hold the rows that others refer to). */

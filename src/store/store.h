@@ -62,7 +62,7 @@ struct bind_op {
     struct binding binding; /* the new binding; goods_json borrowed */
     int64_t now;
     bool register_unknown; /* an unknown openid becomes a user of the app (the sandbox) */
-    const char *quota_key; /* the user's daily counter */
+    const char *quota_key; /* the user's daily counter (SQLite counts in the user's row) */
     int64_t quota_day;
     int64_t quota_limit;
     bool count_only;      /* a later check refused the call: count it, bind nothing */

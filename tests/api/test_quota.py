@@ -54,6 +54,25 @@ class AppDailyQuota(ServerTest):
         self.assert_err(self.call(DELIVERY_LIST, {}, app.token), 9300513)
 
 
+class UserQuotaDays(ServerTest):
+    """A new day starts a new per-user count (on a server of its own: the clock moves)."""
+    fresh_server_per_test = True
+
+    def test_user_daily_binds_start_again_the_next_day(self):
+        app = self.new_app(user_daily_quota=1, user_daily_quota_query=1)
+        openid = new_openid()
+        for path in (FOLLOW, TRACE):
+            self.assert_ok(self.call(path, bind_body(openid, sandbox_waybill()), app.token))
+            self.assert_err(self.call(path, bind_body(openid, sandbox_waybill()), app.token),
+                            9300513)
+        self.srv.advance(86400)
+        app.token = self.srv.token_for(app)
+        for path in (FOLLOW, TRACE):
+            self.assert_ok(self.call(path, bind_body(openid, sandbox_waybill()), app.token))
+            self.assert_err(self.call(path, bind_body(openid, sandbox_waybill()), app.token),
+                            9300513)
+
+
 class UserQuotas(ServerTest):
 
     def test_user_daily_binds_message_family(self):
