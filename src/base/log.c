@@ -50,11 +50,14 @@ static void stamp(char out[32])
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t ready;
-    struct buf lines; /* access lines not written yet */
+    pthread_cond_t ready;   /* lines are pending, or the flusher is to stop */
+    pthread_cond_t drained; /* the flusher took the pending lines */
+    struct buf lines;       /* access lines not written yet */
     bool running, stopping;
     pthread_t thread;
-} flusher = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
+} flusher = {.lock = PTHREAD_MUTEX_INITIALIZER,
+             .ready = PTHREAD_COND_INITIALIZER,
+             .drained = PTHREAD_COND_INITIALIZER};
 
 static void write_all(const char *p, size_t len)
 {
@@ -75,12 +78,16 @@ static void emit(struct buf *b)
     buf_release(b);
 }
 
-/* An access line: into the flusher's buffer when there is one with room, else written now. */
+/* An access line: into the flusher's buffer while there is a flusher, else written now. A full
+ * buffer (stderr is stalled) holds the caller back until the flusher took what is pending, so that
+ * lines keep their order and memory its bound. */
 static void emit_access(struct buf *b)
 {
     buf_append(b, "\n", 1);
     pthread_mutex_lock(&flusher.lock);
-    bool gathered = flusher.running && b->ptr && flusher.lines.len < PENDING_MAX;
+    while (flusher.running && b->ptr && flusher.lines.len >= PENDING_MAX)
+        pthread_cond_wait(&flusher.drained, &flusher.lock);
+    bool gathered = flusher.running && b->ptr;
     if (gathered) {
         if (flusher.lines.len == 0)
             pthread_cond_signal(&flusher.ready);
@@ -107,6 +114,7 @@ static void *flusher_loop(void *arg)
         pthread_mutex_lock(&flusher.lock);
         struct buf out = flusher.lines;
         buf_init(&flusher.lines, PENDING_MAX + 65536);
+        pthread_cond_broadcast(&flusher.drained);
         pthread_mutex_unlock(&flusher.lock);
         write_all(out.ptr, out.len);
         buf_release(&out);
@@ -136,6 +144,10 @@ void log_gather_stop(void)
         pthread_join(flusher.thread, NULL); /* after it wrote every line */
     pthread_mutex_lock(&flusher.lock);
     flusher.running = false;
+    pthread_cond_broadcast(&flusher.drained);
+    /* lines that came after the flusher's last turn */
+    if (flusher.lines.len)
+        write_all(flusher.lines.ptr, flusher.lines.len);
     buf_release(&flusher.lines);
     pthread_mutex_unlock(&flusher.lock);
 }

@@ -2,6 +2,7 @@
 #include "base/log.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,68 @@ static void test_msg(void **state)
     log_set_json(false);
 }
 
+/* Reads the pipe after a while (stderr stalls meanwhile), then to its end, into a buffer. */
+struct slow_reader {
+    int fd;
+    char *out;
+    size_t len, cap;
+};
+
+static void *read_slowly(void *arg)
+{
+    struct slow_reader *r = arg;
+    usleep(300000);
+    for (;;) {
+        if (r->cap - r->len < 65536) {
+            r->cap = r->cap * 2 + 65536;
+            r->out = realloc(r->out, r->cap);
+            if (!r->out)
+                return NULL;
+        }
+        ssize_t n = read(r->fd, r->out + r->len, r->cap - r->len - 1);
+        if (n <= 0)
+            break;
+        r->len += (size_t)n;
+    }
+    r->out[r->len] = '\0';
+    return NULL;
+}
+
+/* More access lines than the flusher may hold while stderr stalls: all of them come out, in the
+ * order they were logged. */
+static void test_gathered_lines_keep_their_order(void **state)
+{
+    (void)state;
+    int pipe_fd[2];
+    assert_int_equal(pipe(pipe_fd), 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(pipe_fd[1], STDERR_FILENO) >= 0);
+    close(pipe_fd[1]);
+    struct slow_reader r = {.fd = pipe_fd[0]};
+    pthread_t reader;
+    assert_int_equal(pthread_create(&reader, NULL, read_slowly, &r), 0);
+    enum { LINES = 60000 }; /* ≈ 6 MiB: more than the 4 MiB the flusher holds */
+    char path[64];
+    log_gather_start();
+    for (int i = 0; i < LINES; i++) {
+        snprintf(path, sizeof path, "/order/%06d/padding-padding-padding-padding", i);
+        log_access(&(struct log_access){RID, "GET", path, 200, 0, 1});
+    }
+    log_gather_stop();
+    assert_true(dup2(saved, STDERR_FILENO) >= 0); /* the reader sees the end of the pipe */
+    close(saved);
+    pthread_join(reader, NULL);
+    close(pipe_fd[0]);
+    assert_non_null(r.out);
+    int next = 0;
+    for (const char *p = strstr(r.out, "/order/"); p; p = strstr(p + 1, "/order/"))
+        assert_int_equal((int)strtol(p + 7, NULL, 10), next++);
+    assert_int_equal(next, LINES);
+    free(r.out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_access_json_long_path),
         cmocka_unit_test(test_access_json_invalid_utf8_path),
         cmocka_unit_test(test_msg),
+        cmocka_unit_test(test_gathered_lines_keep_their_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
