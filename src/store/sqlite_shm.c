@@ -143,8 +143,9 @@ static void unlock_exclusive(struct shm_locks *l, int i)
     pthread_mutex_unlock(&l->system);
 }
 
-/* Lets go of the kept read marks no reader of the process holds: a reader that comes meanwhile is
- * told SQLITE_BUSY (SQLite tries again) rather than left without the system-level lock. */
+/* Lets go of the kept read marks no reader of the process holds. Each is marked EXCLUSIVE while it
+ * goes, so a reader that comes meanwhile leaves the fast path and waits for the mutex rather than
+ * count itself in without the system-level lock. */
 static void let_go_of_kept(struct shm_locks *l)
 {
     pthread_mutex_lock(&l->system);
