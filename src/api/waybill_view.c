@@ -67,6 +67,9 @@ int waybill_view_load(struct store *s, bool sandbox, const struct binding *b,
     if (known == RECOGNIZE_FAILED)
         return STORE_ERROR;
     out->has_carrier = known == RECOGNIZE_KNOWN && out->carrier.delivery_id[0];
+    /* a waybill no carrier reported yet (every event moves last_event_at) has no trace to read */
+    if (rc != STORE_OK || w.last_event_at == 0)
+        return STORE_OK;
     struct trace_load tl = {.v = out};
     rc = s->ops->waybill_trace(s, b->waybill_id, trace_cb, &tl);
     if (tl.oom) {
