@@ -95,14 +95,8 @@ static bool later_checks(struct call *c, const struct follow_req *fr, struct wb_
 {
     if (goods_check_images(fr->goods, later) || content_check_goods(fr->goods, later))
         return true;
-    /* an owner only ever makes a waybill known, so the waybill is read only when its number and
-     * the named carrier alone do not (which carrier knows it does not matter here) */
-    struct carrier carrier;
-    enum recognize_result known = recognize_known(c->api->store, c->api->cfg.sandbox, NULL,
-                                                  fr->waybill_id, fr->delivery_id, &carrier);
-    if (known == RECOGNIZE_UNKNOWN)
-        known = recognize_waybill(c->api->store, c->api->cfg.sandbox, fr->waybill_id,
-                                  fr->delivery_id, &carrier);
+    enum recognize_result known = recognize_whether_known(c->api->store, c->api->cfg.sandbox,
+                                                          fr->waybill_id, fr->delivery_id);
     if (known == RECOGNIZE_UNKNOWN)
         wb_err_set(later, WB_WAYBILL_UNKNOWN,
                    "运单不存在: no registered carrier recognises waybill_id %s", fr->waybill_id);

@@ -94,3 +94,12 @@ enum recognize_result recognize_waybill(struct store *s, bool sandbox, const cha
         return RECOGNIZE_FAILED;
     return recognize_known(s, sandbox, rc == STORE_OK ? &w : NULL, waybill_id, named, out);
 }
+
+enum recognize_result recognize_whether_known(struct store *s, bool sandbox, const char *waybill_id,
+                                              const char *named)
+{
+    struct carrier carrier;
+    enum recognize_result known = recognize_known(s, sandbox, NULL, waybill_id, named, &carrier);
+    return known == RECOGNIZE_UNKNOWN ? recognize_waybill(s, sandbox, waybill_id, named, &carrier)
+                                      : known;
+}

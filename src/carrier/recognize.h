@@ -20,6 +20,11 @@ enum recognize_result {
 enum recognize_result recognize_waybill(struct store *s, bool sandbox, const char *waybill_id,
                                         const char *named, struct carrier *out);
 
+/* Only whether waybill_id is known, whichever carrier knows it: the waybill is read only when its
+ * number and named alone do not make it known (an owner only ever makes a waybill known). */
+enum recognize_result recognize_whether_known(struct store *s, bool sandbox, const char *waybill_id,
+                                              const char *named);
+
 /* The same for a waybill already read (w; NULL when it has no row yet). */
 enum recognize_result recognize_known(struct store *s, bool sandbox, const struct waybill *w,
                                       const char *waybill_id, const char *named,
