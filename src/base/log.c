@@ -130,6 +130,8 @@ void log_gather_start(void)
     buf_init(&flusher.lines, PENDING_MAX + 65536);
     flusher.stopping = false;
     flusher.running = pthread_create(&flusher.thread, NULL, flusher_loop, NULL) == 0;
+    if (flusher.running)
+        pthread_setname_np(flusher.thread, "log-flusher");
     pthread_mutex_unlock(&flusher.lock);
 }
 

@@ -196,6 +196,7 @@ struct dispatcher *dispatcher_start(struct api *api, const char *instance)
         free(d);
         return NULL;
     }
+    pthread_setname_np(d->thread, "dispatcher");
     return d;
 }
 

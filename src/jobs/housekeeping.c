@@ -99,6 +99,7 @@ struct housekeeping *housekeeping_start(struct api *api, unsigned interval_ms)
         free(h);
         return NULL;
     }
+    pthread_setname_np(h->thread, "housekeeping");
     return h;
 }
 

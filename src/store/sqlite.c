@@ -21,7 +21,6 @@ static void sq_close(struct store *s)
     pthread_mutex_destroy(&sq->queue_lock);
     pthread_cond_destroy(&sq->queue_ready);
     pthread_cond_destroy(&sq->units_done);
-    pthread_cond_destroy(&sq->unsynced_ready);
     pthread_cond_destroy(&sq->checkpoint_ready);
     free(sq);
 }
@@ -106,7 +105,6 @@ static struct store *sqlite_open(const char *path)
     pthread_mutex_init(&sq->queue_lock, NULL);
     pthread_cond_init(&sq->queue_ready, NULL);
     pthread_cond_init(&sq->units_done, NULL);
-    pthread_cond_init(&sq->unsynced_ready, NULL);
     pthread_cond_init(&sq->checkpoint_ready, NULL);
     sq->wal_fd = -1;
     struct sq_conn *c = sq_acquire(sq);

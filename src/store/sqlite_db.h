@@ -36,7 +36,7 @@ struct sq_conn {
 
 struct sq_unit;
 
-/* One of the store's threads (writer, syncer, checkpointer); each waits on a condition under the
+/* One of the store's threads (writer, checkpointer); each waits on a condition under the
  * store's queue_lock and ends its loop once `stopping` is set. */
 struct sq_thread {
     pthread_t id;
@@ -64,12 +64,8 @@ struct sq_store {
     pthread_cond_t units_done;
     struct sq_unit *queue, *queue_tail;
     uint64_t batches, units;
-    /* the syncer: commits written but not yet durable, and the WAL it syncs (-1: none, each
-     * commit syncs by itself) */
+    /* the WAL the writer syncs after each commit (-1: none, each commit syncs by itself) */
     int wal_fd;
-    struct sq_thread syncer_thread;
-    pthread_cond_t unsynced_ready;
-    struct sq_unit *unsynced, *unsynced_tail;
     /* the checkpointer (sqlite_checkpoint.c) */
     struct sq_conn *checkpointer;
     struct sq_thread checkpointer_thread;
@@ -88,7 +84,7 @@ typedef int (*sq_unit_fn)(struct sq_conn *c, void *arg);
 /* Runs run(c, arg) in the next group commit and returns its result once the commit is durable
  * (STORE_ERROR if the commit failed). Blocks the calling thread. */
 int sq_write(struct sq_store *s, sq_unit_fn run, void *arg);
-/* The same without waiting: then(ctx, rc) is called on the writer's or the syncer's thread once
+/* The same without waiting: then(ctx, rc) is called on the writer's thread once
  * the commit is durable (or failed). STORE_OK when queued; otherwise then is never called. run,
  * arg and ctx must stay valid until then. */
 typedef void (*sq_then_fn)(void *ctx, int rc);

@@ -1,7 +1,7 @@
 /* Group commit: one writer thread runs the units of work of concurrent callers in one
- * transaction (a unit that fails leaves nothing behind); a syncer thread makes the commits durable
- * with one fsync of the WAL and only then answers their callers. While the disk works, the writer
- * runs the next batch. */
+ * transaction (a unit that fails leaves nothing behind), commits it, makes it durable with one
+ * fsync of the WAL and only then answers their callers. The units that arrive meanwhile make the
+ * next batch. */
 #include "store/sqlite_db.h"
 
 #include "base/log.h"
@@ -64,7 +64,7 @@ static enum batch_result run_batch_once(struct sq_conn *c, struct sq_unit *batch
         sq_rollback(c);
         return BATCH_FAILED;
     }
-    /* the whole commit in the kernel's hands before the syncer's fdatasync can cover it */
+    /* the whole commit in the kernel's hands before the fdatasync that is to cover it */
     if (sq_vfs_flush(c->db) != SQLITE_OK) {
         log_msg("error", "sqlite: cannot write the WAL: %s; stopping", sqlite3_errmsg(c->db));
         abort();
@@ -104,17 +104,18 @@ static void tell_units(struct sq_store *s, struct sq_unit *batch)
     pthread_mutex_unlock(&s->queue_lock);
 }
 
-/* Hands a committed batch to the syncer. */
-static void await_sync(struct sq_store *s, struct sq_unit *batch, struct sq_unit *last)
+/* One fdatasync of the WAL makes every commit written before it durable (the WAL is appended in
+ * commit order, and SQLite's recovery keeps its longest valid prefix). It runs after the commit
+ * has let go of the WAL's write lock, so that other processes (the admin command line) can write
+ * meanwhile. */
+static void sync_wal(struct sq_store *s)
 {
-    pthread_mutex_lock(&s->queue_lock);
-    if (s->unsynced_tail)
-        s->unsynced_tail->next = batch;
-    else
-        s->unsynced = batch;
-    s->unsynced_tail = last;
-    pthread_cond_signal(&s->unsynced_ready);
-    pthread_mutex_unlock(&s->queue_lock);
+    if (fdatasync(s->wal_fd) != 0) {
+        /* the kernel may have dropped the pages it could not write: what was committed is no
+         * longer known to be on disk, and no caller may hear otherwise */
+        log_msg("error", "sqlite: fdatasync of the WAL failed: %s; stopping", strerror(errno));
+        abort();
+    }
 }
 
 static void *writer_loop(void *arg)
@@ -143,37 +144,8 @@ static void *writer_loop(void *arg)
         run_batch(s->writer, batch);
         s->batches++; /* the writer's alone; read once it has stopped */
         s->units += (uint64_t)n;
-        if (s->wal_fd >= 0)
-            await_sync(s, batch, last);
-        else /* the commit synced itself (synchronous=FULL) */
-            tell_units(s, batch);
-        pthread_mutex_lock(&s->queue_lock);
-    }
-    pthread_mutex_unlock(&s->queue_lock);
-    return NULL;
-}
-
-/* The syncer: one fdatasync of the WAL makes every commit written before it durable (the WAL is
- * appended in commit order, and SQLite's recovery keeps its longest valid prefix). */
-static void *syncer_loop(void *arg)
-{
-    struct sq_store *s = arg;
-    pthread_mutex_lock(&s->queue_lock);
-    for (;;) {
-        while (!s->unsynced && !s->syncer_thread.stopping)
-            pthread_cond_wait(&s->unsynced_ready, &s->queue_lock);
-        if (!s->unsynced)
-            break;
-        struct sq_unit *batch = s->unsynced;
-        s->unsynced = s->unsynced_tail = NULL;
-        pthread_mutex_unlock(&s->queue_lock);
-
-        if (fdatasync(s->wal_fd) != 0) {
-            /* the kernel may have dropped the pages it could not write: what was committed is
-             * no longer known to be on disk, and no caller may hear otherwise */
-            log_msg("error", "sqlite: fdatasync of the WAL failed: %s; stopping", strerror(errno));
-            abort();
-        }
+        if (s->wal_fd >= 0) /* else the commit synced itself (synchronous=FULL) */
+            sync_wal(s);
         tell_units(s, batch);
         pthread_mutex_lock(&s->queue_lock);
     }
@@ -261,7 +233,7 @@ int sq_write(struct sq_store *s, sq_unit_fn run, void *arg)
     return u.rc;
 }
 
-/* Opens the WAL for the syncer, and lets the writer's commits skip their own sync; -1 (and
+/* Opens the WAL for the writer's fdatasync, and lets the writer's commits skip their own sync; -1 (and
  * synchronous=FULL kept) when the file cannot be opened. */
 static int open_wal(struct sq_store *s)
 {
@@ -291,6 +263,7 @@ int sq_thread_start(struct sq_store *s, struct sq_thread *t, void *(*loop)(void 
         return STORE_ERROR;
     }
     t->running = true;
+    pthread_setname_np(t->id, what); /* as `top -H` and `ps -L` show it */
     return STORE_OK;
 }
 
@@ -313,8 +286,7 @@ int sq_writer_start(struct sq_store *s)
     if (!s->writer)
         return STORE_ERROR;
     s->wal_fd = open_wal(s);
-    if (sq_checkpointer_start(s) ||
-        (s->wal_fd >= 0 && sq_thread_start(s, &s->syncer_thread, syncer_loop, "syncer")))
+    if (sq_checkpointer_start(s))
         return STORE_ERROR;
     return sq_thread_start(s, &s->writer_thread, writer_loop, "writer");
 }
@@ -323,8 +295,6 @@ void sq_writer_stop(struct sq_store *s)
 {
     sq_thread_stop(s, &s->writer_thread, &s->queue_ready);
     sq_checkpointer_stop(s);
-    /* after the writer: every commit it made is synced and told */
-    sq_thread_stop(s, &s->syncer_thread, &s->unsynced_ready);
     if (s->batches)
         log_msg("info", "sqlite: %llu units of work in %llu commits", (unsigned long long)s->units,
                 (unsigned long long)s->batches);
