@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Benchmarks on loopback, bounded in time: a fixed-reply baseline (the HTTP ceiling), then
-follow_waybill, query_follow_trace and carrier events against waybilld, each as a ratio to the
-ceiling measured in the same run. Writes bench/RESULTS.md.
+"""Benchmarks on loopback, bounded in time: a fixed-reply baseline (the HTTP ceiling) and a
+durable-reply one (the floor of a durable write), then follow_waybill, query_follow_trace and
+carrier events against waybilld, each as a ratio to the baselines measured in the same run. Writes
+bench/RESULTS.md.
 
 Usage: python3 bench/run.py [--seconds 10] [--connections 64] [--build build]
 """
@@ -218,12 +219,20 @@ def main():
     opt.threads = opt.threads or 2 * (os.cpu_count() or 1)
     binary = os.path.join(opt.build, "waybilld")
     fixed = os.path.join(opt.build, "bench", "bench_fixed_reply")
+    durable = os.path.join(opt.build, "bench", "bench_durable_reply")
     results, data = {}, tempfile.mkdtemp(prefix="waybilld-bench-")
     try:
         base, _ = start([fixed, "18090", str(opt.threads)], r"listening")
         results["ceiling"] = wrk("http://127.0.0.1:18090", "fixed.lua", [], opt.seconds,
                                  opt.connections)
         stop(base)
+        # the same requests as follow_waybill's, each body appended to a file and synced
+        floor, _ = start([durable, "18091", str(opt.threads), os.path.join(data, "floor.bin")],
+                         r"listening")
+        results["durable floor"] = wrk("http://127.0.0.1:18091", "follow.lua", ["-"],
+                                       opt.seconds, opt.connections)
+        stop(floor)
+        os.unlink(os.path.join(data, "floor.bin"))
 
         results.update(measure(binary, data, opt, ""))
         if opt.growth:
@@ -239,23 +248,29 @@ def main():
 
 
 def write_results(results, opt):
-    ceiling = results["ceiling"]["rps"]
+    ceiling, floor = results["ceiling"]["rps"], results["durable floor"]["rps"]
     lines = [
         "# Benchmark results", "",
         "Produced by `python3 bench/run.py --seconds %d --connections %d%s` on %s (2 cores; the "
         "load generator shares them with the server). Each figure is measured in the same run as "
-        "the ceiling: a libmicrohttpd server configured like waybilld that answers every request "
-        "with a fixed body (`bench/fixed_reply.c`), with the same number of worker threads. "
-        "waybilld runs with `--threads %d` and SQLite in WAL mode: every write is answered only "
-        "after an fdatasync of the WAL that holds its commit."
+        "two baselines, libmicrohttpd servers configured like waybilld with the same number of "
+        "worker threads: the ceiling answers every request with a fixed body "
+        "(`bench/fixed_reply.c`); the durable floor takes follow_waybill's requests, suspends "
+        "each connection as waybilld does, appends the bodies of the moment to a file with one "
+        "write and one fdatasync and only then answers them (`bench/durable_reply.c`): what any "
+        "durable write costs here before it parses, checks or stores anything. waybilld runs "
+        "with `--threads %d` and SQLite in WAL mode: every write is answered only after an "
+        "fdatasync of the WAL that holds its commit."
         % (opt.seconds, opt.connections, " --growth %d" % opt.growth if opt.growth else "",
            time.strftime("%Y-%m-%d"), opt.threads), "",
-        "| scenario | requests/s | ratio to ceiling | p50 ms | p99 ms | errors | idle RSS MiB |"
-        " peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        "| scenario | requests/s | ratio to ceiling | ratio to durable floor | p50 ms | p99 ms |"
+        " errors | idle RSS MiB | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
-        lines.append("| %s | %.0f | %.2f | %.2f | %.2f | %d | %s | %s |" % (
-            name, r["rps"], r["rps"] / ceiling, r["p50"] or 0, r["p99"] or 0, r.get("errors", 0),
+        writes = name.startswith(("follow_waybill", "carrier_events", "durable floor"))
+        lines.append("| %s | %.0f | %.2f | %s | %.2f | %.2f | %d | %s | %s |" % (
+            name, r["rps"], r["rps"] / ceiling, "%.2f" % (r["rps"] / floor) if writes else "",
+            r["p50"] or 0, r["p99"] or 0, r.get("errors", 0),
             "%.1f" % (r["idle_kib"] / 1024) if "idle_kib" in r else "",
             "%.1f" % (r["peak_kib"] / 1024) if "peak_kib" in r else ""))
     lines += ["", "Commands (URL and arguments as the run used them):", ""]
