@@ -51,8 +51,8 @@ static void read_waybill(sqlite3_stmt *st, const char *waybill_id, struct waybil
     w->last_event_at = sqlite3_column_int64(st, 2);
     w->final_at = sqlite3_column_int64(st, 3);
     w->created_at = sqlite3_column_int64(st, 4);
-    w->marks.latest = (struct status_mark){sqlite3_column_int64(st, 5),
-                                           sqlite3_column_int64(st, 6), sqlite3_column_int(st, 7)};
+    w->marks.latest = (struct status_mark){sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
+                                           sqlite3_column_int(st, 7)};
     w->marks.latest_signed = (struct status_mark){
         sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9), sqlite3_column_int(st, 10)};
     w->script_start = sqlite3_column_int64(st, 11);
@@ -128,9 +128,11 @@ static int count_valid(struct sq_conn *c, const struct bind_op *op, int64_t *cou
  * gets the script only if it has none yet. */
 static int ensure_waybill(struct sq_conn *c, const struct bind_op *op, struct waybill *w)
 {
+    /* no RETURNING: SQLite would open an ephemeral table for its row, which costs more than
+     * the insert itself */
     static const char insert_sql[] =
         "INSERT INTO waybills(waybill_id, created_at, script_start, script_next_at)"
-        " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING RETURNING " WAYBILL_COLUMNS;
+        " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
     static const char script_sql[] = "UPDATE waybills SET script_start = ?2, script_next_at = ?3"
                                      " WHERE waybill_id = ?1 AND script_start = 0";
     sqlite3_stmt *st = sq_prepare(c, insert_sql);
@@ -140,13 +142,19 @@ static int ensure_waybill(struct sq_conn *c, const struct bind_op *op, struct wa
     sq_bind_int(st, 2, op->now);
     sq_bind_int(st, 3, op->script_next_at ? op->now : 0);
     sq_bind_int(st, 4, op->script_next_at);
-    int rc = sq_step_row(c, st);
-    if (rc == STORE_OK) /* new: the row as made */
-        read_waybill(st, op->binding.waybill_id, w);
+    int rc = sq_step_done(c, st);
+    bool made = rc == STORE_OK && sqlite3_changes(c->db) == 1;
     sqlite3_reset(st);
-    if (rc != STORE_NOT_FOUND)
+    if (rc)
         return rc;
-    rc = STORE_OK;
+    if (made) { /* the row as just made: every other column at its default, 0 or '' */
+        memset(w, 0, sizeof *w);
+        memcpy(w->waybill_id, op->binding.waybill_id,
+               strnlen(op->binding.waybill_id, WAYBILL_ID_SIZE - 1));
+        w->created_at = op->now;
+        w->script_start = op->script_next_at ? op->now : 0;
+        return STORE_OK;
+    }
     if (op->script_next_at) {
         if (!(st = sq_prepare(c, script_sql)))
             return STORE_ERROR;

@@ -72,7 +72,8 @@ static enum batch_result run_batch_once(struct sq_conn *c, struct sq_unit *batch
     return BATCH_DONE;
 }
 
-static void run_batch(struct sq_conn *c, struct sq_unit *batch)
+/* True when the batch was committed. */
+static bool run_batch(struct sq_conn *c, struct sq_unit *batch)
 {
     enum batch_result r = run_batch_once(c, batch, false);
     if (r == BATCH_REDO)
@@ -80,6 +81,7 @@ static void run_batch(struct sq_conn *c, struct sq_unit *batch)
     if (r == BATCH_FAILED) /* nothing of the batch is durable: every caller hears so */
         for (struct sq_unit *u = batch; u; u = u->next)
             u->rc = STORE_ERROR;
+    return r == BATCH_DONE;
 }
 
 /* Answers the callers of a batch whose outcome is settled: durable, or failed. */
@@ -141,10 +143,10 @@ static void *writer_loop(void *arg)
         pthread_mutex_unlock(&s->queue_lock);
 
         sq_checkpoint_catch_up(s);
-        run_batch(s->writer, batch);
+        bool committed = run_batch(s->writer, batch);
         s->batches++; /* the writer's alone; read once it has stopped */
         s->units += (uint64_t)n;
-        if (s->wal_fd >= 0) /* else the commit synced itself (synchronous=FULL) */
+        if (committed && s->wal_fd >= 0) /* else nothing to sync, or the commit synced itself */
             sync_wal(s);
         tell_units(s, batch);
         pthread_mutex_lock(&s->queue_lock);
@@ -233,8 +235,8 @@ int sq_write(struct sq_store *s, sq_unit_fn run, void *arg)
     return u.rc;
 }
 
-/* Opens the WAL for the writer's fdatasync, and lets the writer's commits skip their own sync; -1 (and
- * synchronous=FULL kept) when the file cannot be opened. */
+/* Opens the WAL for the writer's fdatasync, and lets the writer's commits skip their own sync; -1
+ * (and synchronous=FULL kept) when the file cannot be opened. */
 static int open_wal(struct sq_store *s)
 {
     /* a read opens (and if need be creates) the WAL */
