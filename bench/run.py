@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Benchmarks on loopback, bounded in time: a fixed-reply baseline (the HTTP ceiling) and a
-durable-reply one (the floor of a durable write), then follow_waybill, query_follow_trace and
-carrier events against waybilld, each as a ratio to the baselines measured in the same run. Writes
+"""Benchmarks on loopback, bounded in time: follow_waybill, query_follow_trace and carrier events
+against waybilld, each as a ratio to baselines measured right before it: a fixed-reply server (the
+HTTP ceiling) and, for writes, a durable-reply one (the floor of a durable write). Writes
 bench/RESULTS.md.
 
-Usage: python3 bench/run.py [--seconds 10] [--connections 64] [--build build]
+Usage: python3 bench/run.py [--seconds 6] [--repeat 3] [--connections 64] [--threads N]
+                            [--growth N] [--build build]
 """
 import argparse, http.client, json, os, re, shutil, signal, subprocess, sys, tempfile, time
 
@@ -127,7 +128,51 @@ def prepare(api, data):
     return token, carrier["carrier_key"]
 
 
-def measure(binary, data, opt, suffix):
+class Baselines:
+    """The two baseline servers, started once and idle between their runs. Each scenario is
+    measured right after a run of each baseline it is compared with, so that a ratio compares
+    figures taken within seconds of each other on this shared, noisy machine."""
+
+    def __init__(self, opt, data):
+        self.opt, self.samples = opt, {"ceiling": [], "durable floor": []}
+        fixed = os.path.join(opt.build, "bench", "bench_fixed_reply")
+        durable = os.path.join(opt.build, "bench", "bench_durable_reply")
+        self.servers = {
+            "ceiling": (start([fixed, "18090", str(opt.threads)], r"listening")[0], 18090,
+                        "fixed.lua", []),
+            # the same requests as follow_waybill's, each body appended to a file and synced
+            "durable floor": (start([durable, "18091", str(opt.threads),
+                                     os.path.join(data, "floor.bin")], r"listening")[0], 18091,
+                              "follow.lua", ["-"])}
+
+    def run(self, name):
+        _, port, script, args = self.servers[name]
+        r = wrk("http://127.0.0.1:%d" % port, script, args, self.opt.seconds,
+                self.opt.connections)
+        self.samples[name].append(r)
+        return r["rps"]
+
+    def before(self, write):
+        """Runs the baselines a scenario is compared with; their rates."""
+        return {"ceiling": self.run("ceiling"),
+                "durable floor": self.run("durable floor") if write else None}
+
+    def stop(self):
+        for proc, _, _, _ in self.servers.values():
+            stop(proc)
+
+    def summary(self):
+        """Each baseline's median run, with how far its runs spread."""
+        out = {}
+        for name, runs in self.samples.items():
+            ranked = sorted(runs, key=lambda r: r["rps"])
+            r = dict(ranked[len(ranked) // 2])
+            r["spread"] = (ranked[0]["rps"], ranked[-1]["rps"])
+            out[name] = r
+        return out
+
+
+def measure(binary, data, opt, suffix, baselines):
     srv, m = serve(binary, data, opt)
     port = int(m.group(1))
     api = Api(port, KEY)
@@ -157,18 +202,32 @@ def measure(binary, data, opt, suffix):
         if not json.loads(conn.getresponse().read()).get("accepted"):
             raise SystemExit("bench: a carrier event for a query waybill was not accepted")
     conn.close()
-    out["query_follow_trace" + suffix] = checked(
-        port, "query_follow_trace", (ok[0], ok[1] % "query_follow_trace"),
-        lambda: wrk(url, "query.lua", [token, tokens_file], opt.seconds, opt.connections))
+
+    def scenario(name, write, counter, script, args):
+        """opt.repeat runs, each right after its baselines; the run of median ratio to the
+        ceiling stands for them, with the spread of that ratio."""
+        runs = []
+        for _ in range(opt.repeat):
+            base = baselines.before(write)
+            r = checked(port, name, counter,
+                        lambda: wrk(url, script, args, opt.seconds, opt.connections))
+            r["baselines"] = base
+            runs.append(r)
+        runs.sort(key=lambda r: r["rps"] / r["baselines"]["ceiling"])
+        r = runs[len(runs) // 2]
+        r["errors"] = sum(run["errors"] for run in runs)
+        r["ratio_spread"] = [runs[0]["rps"] / runs[0]["baselines"]["ceiling"],
+                             runs[-1]["rps"] / runs[-1]["baselines"]["ceiling"]]
+        out[name + suffix] = r
+
+    scenario("query_follow_trace", False, (ok[0], ok[1] % "query_follow_trace"), "query.lua",
+             [token, tokens_file])
     # binds after the reads, so that the reads see the store as it was (empty, or grown)
-    out["follow_waybill" + suffix] = checked(
-        port, "follow_waybill", (ok[0], ok[1] % "follow_waybill"),
-        lambda: wrk(url, "follow.lua", [token], opt.seconds, opt.connections))
+    scenario("follow_waybill", True, (ok[0], ok[1] % "follow_waybill"), "follow.lua", [token])
     now = api.admin("GET", "/admin/v1/sandbox/clock")["now"]
     # every request reports one new event: each must be accepted
-    out["carrier_events" + suffix] = checked(
-        port, "carrier_events", ("waybilld_carrier_events_total", 'outcome="accepted"'),
-        lambda: wrk(url, "events.lua", [carrier_key, str(now)], opt.seconds, opt.connections))
+    scenario("carrier_events", True, ("waybilld_carrier_events_total", 'outcome="accepted"'),
+             "events.lua", [carrier_key, str(now)])
     for r in out.values():
         r["idle_kib"], r["peak_kib"] = idle, rss_kib(srv.pid, "VmHWM")
     stop(srv)
@@ -207,7 +266,10 @@ def fill(binary, data, rows):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each scenario, each after its own baseline runs; the median "
+                         "ratio stands for them")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--threads", type=int, default=0,
@@ -218,58 +280,60 @@ def main():
     opt = ap.parse_args()
     opt.threads = opt.threads or 2 * (os.cpu_count() or 1)
     binary = os.path.join(opt.build, "waybilld")
-    fixed = os.path.join(opt.build, "bench", "bench_fixed_reply")
-    durable = os.path.join(opt.build, "bench", "bench_durable_reply")
-    results, data = {}, tempfile.mkdtemp(prefix="waybilld-bench-")
+    results = {}
+    data, scratch = tempfile.mkdtemp(prefix="waybilld-bench-"), tempfile.mkdtemp(prefix="floor-")
+    baselines = Baselines(opt, scratch)
     try:
-        base, _ = start([fixed, "18090", str(opt.threads)], r"listening")
-        results["ceiling"] = wrk("http://127.0.0.1:18090", "fixed.lua", [], opt.seconds,
-                                 opt.connections)
-        stop(base)
-        # the same requests as follow_waybill's, each body appended to a file and synced
-        floor, _ = start([durable, "18091", str(opt.threads), os.path.join(data, "floor.bin")],
-                         r"listening")
-        results["durable floor"] = wrk("http://127.0.0.1:18091", "follow.lua", ["-"],
-                                       opt.seconds, opt.connections)
-        stop(floor)
-        os.unlink(os.path.join(data, "floor.bin"))
-
-        results.update(measure(binary, data, opt, ""))
+        results.update(measure(binary, data, opt, "", baselines))
         if opt.growth:
             grown = tempfile.mkdtemp(prefix="waybilld-grown-")
             try:
                 fill(binary, grown, opt.growth)
-                results.update(measure(binary, grown, opt, " (%d bindings)" % opt.growth))
+                results.update(measure(binary, grown, opt, " (%d bindings)" % opt.growth,
+                                       baselines))
             finally:
                 shutil.rmtree(grown, ignore_errors=True)
     finally:
+        baselines.stop()
         shutil.rmtree(data, ignore_errors=True)
-    write_results(results, opt)
+        shutil.rmtree(scratch, ignore_errors=True)
+    write_results(dict(baselines.summary(), **results), opt)
 
 
 def write_results(results, opt):
-    ceiling, floor = results["ceiling"]["rps"], results["durable floor"]["rps"]
     lines = [
         "# Benchmark results", "",
-        "Produced by `python3 bench/run.py --seconds %d --connections %d%s` on %s (2 cores; the "
-        "load generator shares them with the server). Each figure is measured in the same run as "
-        "two baselines, libmicrohttpd servers configured like waybilld with the same number of "
-        "worker threads: the ceiling answers every request with a fixed body "
-        "(`bench/fixed_reply.c`); the durable floor takes follow_waybill's requests, suspends "
-        "each connection as waybilld does, appends the bodies of the moment to a file with one "
-        "write and one fdatasync and only then answers them (`bench/durable_reply.c`): what any "
-        "durable write costs here before it parses, checks or stores anything. waybilld runs "
-        "with `--threads %d` and SQLite in WAL mode: every write is answered only after an "
-        "fdatasync of the WAL that holds its commit."
-        % (opt.seconds, opt.connections, " --growth %d" % opt.growth if opt.growth else "",
-           time.strftime("%Y-%m-%d"), opt.threads), "",
+        "Produced by `python3 bench/run.py --seconds %d --repeat %d --connections %d%s` on %s "
+        "(2 cores; the load generator shares them with the server, and the machine is shared: "
+        "the same run varies by ±15 %% from one minute to the next). Each scenario runs %d "
+        "times, each right after a run of each baseline it is compared with; the run with the "
+        "median ratio to the ceiling is shown, with the lowest and highest ratio in brackets. "
+        "Both baselines are libmicrohttpd servers configured like "
+        "waybilld with the same number of worker threads: the ceiling answers every request with "
+        "a fixed body (`bench/fixed_reply.c`); the durable floor takes follow_waybill's requests, "
+        "suspends each connection as waybilld does, appends the bodies of the moment to a file "
+        "with one write and one fdatasync and only then answers them (`bench/durable_reply.c`): "
+        "what any durable write costs here before it parses, checks or stores anything. The "
+        "baselines' rows show their median run and, in brackets, their slowest and fastest. "
+        "waybilld runs with `--threads %d` and SQLite in WAL mode: every write is answered only "
+        "after an fdatasync of the WAL that holds its commit."
+        % (opt.seconds, opt.repeat, opt.connections,
+           " --growth %d" % opt.growth if opt.growth else "", time.strftime("%Y-%m-%d"),
+           opt.repeat, opt.threads), "",
         "| scenario | requests/s | ratio to ceiling | ratio to durable floor | p50 ms | p99 ms |"
         " errors | idle RSS MiB | peak RSS MiB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
-        writes = name.startswith(("follow_waybill", "carrier_events", "durable floor"))
-        lines.append("| %s | %.0f | %.2f | %s | %.2f | %.2f | %d | %s | %s |" % (
-            name, r["rps"], r["rps"] / ceiling, "%.2f" % (r["rps"] / floor) if writes else "",
+        base = r.get("baselines", {"ceiling": None, "durable floor": None})
+        rate = "%.0f" % r["rps"]
+        if "spread" in r:
+            rate += " (%.0f–%.0f)" % r["spread"]
+        ratio = lambda b: "%.2f" % (r["rps"] / base[b]) if base[b] else ""
+        ceiling_ratio = ratio("ceiling")
+        if "ratio_spread" in r:
+            ceiling_ratio += " (%.2f–%.2f)" % tuple(r["ratio_spread"])
+        lines.append("| %s | %s | %s | %s | %.2f | %.2f | %d | %s | %s |" % (
+            name, rate, ceiling_ratio, ratio("durable floor"),
             r["p50"] or 0, r["p99"] or 0, r.get("errors", 0),
             "%.1f" % (r["idle_kib"] / 1024) if "idle_kib" in r else "",
             "%.1f" % (r["peak_kib"] / 1024) if "peak_kib" in r else ""))
