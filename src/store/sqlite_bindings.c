@@ -38,36 +38,31 @@ static int read_binding(sqlite3_stmt *st, struct binding *b)
     return b->goods_json ? STORE_OK : STORE_ERROR;
 }
 
-#define WAYBILL_COLUMNS                                                                            \
-    "owner, status, last_event_at, final_at, created_at, latest_at, latest_seq, latest_status,"    \
-    " signed_at, signed_seq, signed_status, script_start"
-
-static void read_waybill(sqlite3_stmt *st, const char *waybill_id, struct waybill *w)
-{
-    memset(w, 0, sizeof *w);
-    memcpy(w->waybill_id, waybill_id, strnlen(waybill_id, WAYBILL_ID_SIZE - 1));
-    sq_column_text(st, 0, w->owner, sizeof w->owner);
-    w->status = sqlite3_column_int(st, 1);
-    w->last_event_at = sqlite3_column_int64(st, 2);
-    w->final_at = sqlite3_column_int64(st, 3);
-    w->created_at = sqlite3_column_int64(st, 4);
-    w->marks.latest = (struct status_mark){sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
-                                           sqlite3_column_int(st, 7)};
-    w->marks.latest_signed = (struct status_mark){
-        sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9), sqlite3_column_int(st, 10)};
-    w->script_start = sqlite3_column_int64(st, 11);
-}
-
 int sq_waybill_read(struct sq_conn *c, const char *waybill_id, struct waybill *w)
 {
-    static const char sql[] = "SELECT " WAYBILL_COLUMNS " FROM waybills WHERE waybill_id = ?1";
+    static const char sql[] =
+        "SELECT owner, status, last_event_at, final_at, created_at, latest_at, latest_seq,"
+        " latest_status, signed_at, signed_seq, signed_status, script_start"
+        " FROM waybills WHERE waybill_id = ?1";
     sqlite3_stmt *st = sq_prepare(c, sql);
     if (!st)
         return STORE_ERROR;
     sq_bind_text(st, 1, waybill_id);
     int rc = sq_step_row(c, st);
-    if (rc == STORE_OK)
-        read_waybill(st, waybill_id, w);
+    if (rc == STORE_OK) {
+        memset(w, 0, sizeof *w);
+        memcpy(w->waybill_id, waybill_id, strnlen(waybill_id, WAYBILL_ID_SIZE - 1));
+        sq_column_text(st, 0, w->owner, sizeof w->owner);
+        w->status = sqlite3_column_int(st, 1);
+        w->last_event_at = sqlite3_column_int64(st, 2);
+        w->final_at = sqlite3_column_int64(st, 3);
+        w->created_at = sqlite3_column_int64(st, 4);
+        w->marks.latest = (struct status_mark){
+            sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6), sqlite3_column_int(st, 7)};
+        w->marks.latest_signed = (struct status_mark){
+            sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9), sqlite3_column_int(st, 10)};
+        w->script_start = sqlite3_column_int64(st, 11);
+    }
     sqlite3_reset(st);
     return rc;
 }
